@@ -1,0 +1,165 @@
+//! Putting a payload's blobs into the shared cache, all-or-nothing.
+//!
+//! Every missing blob is locked (in hash order, so two processes never deadlock),
+//! unpacked into `blobs/.tmp-<sha>-<pid>` while its stream is hashed, checked
+//! against its name, flushed, and only then renamed to `blobs/<sha>`. If any blob
+//! of the payload fails, none of this run's temp dirs is published: a damaged
+//! executable installs nothing.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::archive::{self, ExtractOptions};
+use crate::cache::{self, Cache, Lock};
+use crate::error::{Error, IoContext, Result};
+use crate::manifest::Blob;
+use crate::payload::{Payload, hex};
+
+/// Blobs of the manifest not yet in the cache.
+pub fn missing<'a>(cache: &Cache, payload: &'a Payload) -> Vec<&'a Blob> {
+    let mut seen = std::collections::HashSet::new();
+    payload.manifest.blobs.iter().filter(|b| seen.insert(&b.sha256) && !cache.blob(&b.sha256).is_dir()).collect()
+}
+
+/// Extracts every blob the cache lacks. Returns how many were extracted here.
+pub fn ensure(cache: &Cache, payload: &Payload) -> Result<usize> {
+    let mut todo = missing(cache, payload);
+    if todo.is_empty() {
+        return Ok(0);
+    }
+    let dir = cache.blobs();
+    std::fs::create_dir_all(&dir).ctx("create directory", &dir)?;
+    todo.sort_by(|a, b| a.sha256.cmp(&b.sha256));
+    let _locks: Vec<Lock> = todo.iter().map(|b| cache.lock(&format!("blob-{}", b.sha256))).collect::<Result<_>>()?;
+    // Another process may have finished them while we waited.
+    todo.retain(|b| !cache.blob(&b.sha256).is_dir());
+    if todo.is_empty() {
+        return Ok(0);
+    }
+    for blob in &todo {
+        cache::remove_stale_temps(&dir, &blob.sha256);
+    }
+    // Biggest first, so the distribution starts at once and small wheels fill in.
+    todo.sort_by_key(|b| std::cmp::Reverse(b.size));
+    let temps: Vec<PathBuf> =
+        todo.iter().map(|b| dir.join(format!(".tmp-{}-{}", b.sha256, std::process::id()))).collect();
+
+    let result = extract_all(payload, &todo, &temps);
+    let result = result.and_then(|()| cache::sync_tree(&dir));
+    let result = result.and_then(|()| {
+        for (blob, tmp) in todo.iter().zip(&temps) {
+            let dest = cache.blob(&blob.sha256);
+            std::fs::rename(tmp, &dest).ctx("install", &dest)?;
+        }
+        cache::sync_dir(&dir);
+        Ok(())
+    });
+    if result.is_err() {
+        for tmp in &temps {
+            let _ = cache::remove_tree(tmp);
+        }
+    }
+    result.map(|()| todo.len())
+}
+
+fn extract_all(payload: &Payload, todo: &[&Blob], temps: &[PathBuf]) -> Result<()> {
+    let total: u64 = todo.iter().map(|b| b.size).sum();
+    let done = AtomicU64::new(0);
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let first_error: Mutex<Option<Error>> = Mutex::new(None);
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).min(todo.len()).max(1);
+    let finished = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let progress = std::io::stderr()
+            .is_terminal()
+            .then(|| s.spawn(|| show_progress(&payload.manifest.app, total, &done, &finished)));
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                s.spawn(|| {
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        if i >= todo.len() || failed.load(Ordering::Relaxed) {
+                            break;
+                        }
+                        if let Err(e) = extract_one(payload, todo[i], &temps[i], &done) {
+                            failed.store(true, Ordering::Relaxed);
+                            let mut slot = first_error.lock().unwrap_or_else(|p| p.into_inner());
+                            // A damaged payload explains more than a follow-on I/O error.
+                            if slot.as_ref().is_none_or(|prev| !prev.corrupt && e.corrupt) {
+                                *slot = Some(e);
+                            }
+                        }
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            let _ = h.join();
+        }
+        finished.store(true, Ordering::Relaxed);
+        if let Some(p) = progress {
+            let _ = p.join();
+        }
+    });
+    match first_error.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+fn extract_one(payload: &Payload, blob: &Blob, tmp: &PathBuf, done: &AtomicU64) -> Result<()> {
+    std::fs::create_dir(tmp).ctx("create directory", tmp)?;
+    let what = format!("{} (blob {})", payload.path.display(), blob.name);
+    let mut decoder = zstd::stream::read::Decoder::new(payload.blob_reader(blob))
+        .map_err(|e| Error::new(format!("cannot start zstd for {what}: {e}")))?;
+    decoder.window_log_max(31).map_err(|e| Error::new(format!("cannot configure zstd for {what}: {e}")))?;
+    let counted = CountingReader { inner: decoder, done };
+    let (sha, size) = archive::extract_tar(counted, tmp, &what, ExtractOptions { read_only: true })
+        .map_err(|e| if e.corrupt { damaged(payload, &e.message) } else { e })?;
+    if hex(&sha) != blob.sha256 || size != blob.size {
+        return Err(damaged(payload, &format!("blob {} does not match its checksum", blob.name)));
+    }
+    Ok(())
+}
+
+fn damaged(payload: &Payload, detail: &str) -> Error {
+    let detail = detail.strip_prefix(&format!("{} ", payload.path.display())).unwrap_or(detail);
+    Error::corrupt(format!("{} is damaged: {detail}", payload.path.display()))
+        .with_hint("download or build the executable again; nothing was installed")
+}
+
+struct CountingReader<'a, R> {
+    inner: R,
+    done: &'a AtomicU64,
+}
+
+impl<R: std::io::Read> std::io::Read for CountingReader<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.done.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// A one-line progress report on a terminal, only once the work takes noticeable time.
+fn show_progress(app: &str, total: u64, done: &AtomicU64, finished: &AtomicBool) {
+    let start = Instant::now();
+    let mut shown = false;
+    while !finished.load(Ordering::Relaxed) {
+        std::thread::sleep(Duration::from_millis(50));
+        if start.elapsed() < Duration::from_millis(400) {
+            continue;
+        }
+        let d = done.load(Ordering::Relaxed).min(total);
+        let pct = (d * 100).checked_div(total).unwrap_or(100);
+        eprint!("\r{app}: setting up on first run: {pct:>3}% of {} MB", total.div_ceil(1 << 20));
+        shown = true;
+    }
+    if shown {
+        eprint!("\r\x1b[2K");
+    }
+}

@@ -1,0 +1,207 @@
+//! The per-release environment: a venv-shaped directory whose interpreter and
+//! packages are symlinks into the shared blobs.
+//!
+//! ```text
+//! envs/<app>/<version>-<build>/
+//!   pyvenv.cfg                       home = <python blob>/python/bin
+//!   bin/python, python3, python3.X   -> the distribution's interpreter
+//!   bin/<console scripts>            -> the wheels' scripts
+//!   bin/pyseal-entry.py              runs the entry point
+//!   lib/python3.X/site-packages/*    -> each wheel blob's site-packages/*, merged
+//!   .pyseal-complete                 written last; lists the blobs in use
+//! ```
+//! The whole directory is built under a temp name and renamed into place, so it
+//! exists complete or not at all. One site-packages keeps imports exactly as fast
+//! as in a plain venv, while each wheel's files live once in the cache.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::cache::{self, Cache};
+use crate::error::{Error, IoContext, Result};
+use crate::manifest::{BlobKind, Manifest};
+
+/// Written last inside the environment: its presence means "complete".
+pub const MARKER: &str = ".pyseal-complete";
+pub const ENTRY_SCRIPT: &str = "pyseal-entry.py";
+
+pub fn is_complete(env: &Path) -> bool {
+    env.join(MARKER).is_file()
+}
+
+pub fn python(env: &Path) -> PathBuf {
+    if cfg!(windows) { env.join("Scripts").join("python.exe") } else { env.join("bin").join("python") }
+}
+
+pub fn entry_script(env: &Path) -> PathBuf {
+    env.join("bin").join(ENTRY_SCRIPT)
+}
+
+/// The blobs an environment uses, from its marker (for garbage collection).
+pub fn blobs_in_use(env: &Path) -> Option<Vec<String>> {
+    let text = fs::read_to_string(env.join(MARKER)).ok()?;
+    Some(text.lines().filter(|l| !l.is_empty()).map(str::to_owned).collect())
+}
+
+/// Creates the environment at `env` unless it is already complete. The caller
+/// has made sure every blob of the manifest is in the cache.
+pub fn ensure(cache: &Cache, manifest: &Manifest, env: &Path, build: &str) -> Result<()> {
+    if is_complete(env) {
+        return Ok(());
+    }
+    let _lock = cache.lock(&format!("env-{}-{}-{build}", manifest.app, manifest.version))?;
+    if is_complete(env) {
+        return Ok(());
+    }
+    let parent = env.parent().unwrap_or(&cache.root);
+    fs::create_dir_all(parent).ctx("create directory", parent)?;
+    let name = env.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    cache::remove_stale_temps(parent, &format!("{name}-"));
+    // An incomplete directory at the final path can only come from someone else's
+    // hands (we never publish one); it must not block the rename.
+    cache::remove_tree(env).ctx("remove", env)?;
+    let tmp = parent.join(format!(".tmp-{name}-{}", std::process::id()));
+    let result = populate(cache, manifest, &tmp)
+        .and_then(|()| cache::sync_tree(&tmp))
+        .and_then(|()| fs::rename(&tmp, env).ctx("install", env));
+    if result.is_err() {
+        let _ = cache::remove_tree(&tmp);
+    } else {
+        cache::sync_dir(parent);
+    }
+    result
+}
+
+fn populate(cache: &Cache, manifest: &Manifest, env: &Path) -> Result<()> {
+    let (major, minor) = manifest.python_minor().ok_or_else(|| Error::new("invalid python version"))?;
+    let python_blob = cache.blob(&manifest.python.blob);
+    let interpreter = python_blob.join(&manifest.python.executable);
+    let home = interpreter.parent().unwrap_or(&python_blob).to_path_buf();
+    let bin = env.join("bin");
+    let site = env.join("lib").join(format!("python{major}.{minor}")).join("site-packages");
+    fs::create_dir_all(&bin).ctx("create directory", &bin)?;
+    fs::create_dir_all(&site).ctx("create directory", &site)?;
+
+    let cfg = format!(
+        "home = {}\ninclude-system-site-packages = false\nversion = {}\nexecutable = {}\npyseal-app = {} {}\n",
+        home.display(),
+        manifest.python.version,
+        interpreter.display(),
+        manifest.app,
+        manifest.version,
+    );
+    write(&env.join("pyvenv.cfg"), &cfg)?;
+    for name in ["python".to_string(), format!("python{major}"), format!("python{major}.{minor}")] {
+        symlink(&interpreter, &bin.join(name))?;
+    }
+
+    for blob in manifest.blobs.iter().filter(|b| b.kind == BlobKind::Wheel) {
+        let root = cache.blob(&blob.sha256);
+        link_tree(&root.join("site-packages"), &site)?;
+        link_tree(&root.join("bin"), &bin)?;
+        link_tree(&root.join("data"), env)?;
+    }
+
+    write(&entry_script(env), &entry_source(manifest))?;
+    let mut in_use: Vec<&str> = manifest.blobs.iter().map(|b| b.sha256.as_str()).collect();
+    in_use.sort_unstable();
+    in_use.dedup();
+    write(&env.join(MARKER), &(in_use.join("\n") + "\n"))
+}
+
+/// The script the launcher runs. Its first argument is the launcher's own argv[0],
+/// so the application sees the name it was started by.
+pub fn entry_source(manifest: &Manifest) -> String {
+    let module = &manifest.entry.module;
+    let (head, rest) = match manifest.entry.function.split_once('.') {
+        Some((head, rest)) => (head, format!(".{rest}")),
+        None => (manifest.entry.function.as_str(), String::new()),
+    };
+    format!(
+        "# Written by pyseal: starts {app} {version}.\nimport sys\ndel sys.argv[0]\nfrom {module} import {head}\nsys.exit({head}{rest}())\n",
+        app = manifest.app,
+        version = manifest.version,
+    )
+}
+
+/// Mirrors `src` into `dest` with symlinks. Where a directory exists in several
+/// wheels (namespace packages, `share/`), it becomes a real directory whose
+/// entries link to each; where files collide, the first wheel wins.
+fn link_tree(src: &Path, dest: &Path) -> Result<()> {
+    let entries = match fs::read_dir(src) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io("read directory", src, e)),
+    };
+    let mut names: Vec<_> = entries.filter_map(|e| e.ok().map(|e| e.file_name())).collect();
+    names.sort();
+    fs::create_dir_all(dest).ctx("create directory", dest)?;
+    for name in names {
+        let from = src.join(&name);
+        let to = dest.join(&name);
+        match fs::symlink_metadata(&to) {
+            Err(_) => symlink(&from, &to)?,
+            Ok(meta) => {
+                if !from.is_dir() {
+                    continue;
+                }
+                if meta.file_type().is_symlink() && to.is_dir() {
+                    // Split the earlier link into a real directory of links.
+                    let earlier = fs::read_link(&to).ctx("read symlink", &to)?;
+                    fs::remove_file(&to).ctx("remove", &to)?;
+                    link_tree(&earlier, &to)?;
+                    link_tree(&from, &to)?;
+                } else if meta.is_dir() {
+                    link_tree(&from, &to)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn write(path: &Path, text: &str) -> Result<()> {
+    fs::write(path, text).ctx("write", path)
+}
+
+#[cfg(unix)]
+fn symlink(target: &Path, link: &Path) -> Result<()> {
+    std::os::unix::fs::symlink(target, link).ctx("create symlink", link)
+}
+
+#[cfg(not(unix))]
+fn symlink(_target: &Path, link: &Path) -> Result<()> {
+    Err(Error::new(format!("cannot create {}: environments need symlinks, which this platform lacks", link.display())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entry_script_calls_nested_attributes() {
+        let mut m = crate::manifest::sample();
+        m.entry.function = "App.run".into();
+        let src = entry_source(&m);
+        assert!(src.contains("from demo.cli import App\nsys.exit(App.run())"), "{src}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn merges_shared_directories() {
+        let t = tempfile::tempdir().unwrap();
+        let a = t.path().join("a");
+        let b = t.path().join("b");
+        fs::create_dir_all(a.join("ns/one")).unwrap();
+        fs::create_dir_all(b.join("ns/two")).unwrap();
+        fs::write(a.join("top.py"), "a").unwrap();
+        fs::write(b.join("top.py"), "b").unwrap();
+        let dest = t.path().join("site");
+        link_tree(&a, &dest).unwrap();
+        link_tree(&b, &dest).unwrap();
+        assert!(dest.join("ns/one").is_dir());
+        assert!(dest.join("ns/two").is_dir());
+        assert!(!fs::symlink_metadata(dest.join("ns")).unwrap().file_type().is_symlink());
+        assert_eq!(fs::read_to_string(dest.join("top.py")).unwrap(), "a");
+    }
+}

@@ -1,0 +1,82 @@
+//! The pyseal launcher: reads the payload attached to its own executable, sets up
+//! the application in the per-user cache on first run, and hands over to Python.
+//!
+//! The same library is linked into the native addon, so the build tool writes
+//! payloads with exactly the code that reads them.
+
+pub mod archive;
+pub mod blobs;
+pub mod cache;
+pub mod environment;
+pub mod error;
+pub mod manifest;
+#[cfg(feature = "writer")]
+pub mod pack;
+pub mod payload;
+pub mod run;
+pub mod self_command;
+#[cfg(feature = "wheel")]
+pub mod wheel;
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use cache::Cache;
+use error::{Error, Result};
+use payload::Payload;
+
+/// The launcher's whole job. Returns the exit code to end with; on Unix a
+/// successful start never returns (the process becomes Python).
+pub fn launch() -> Result<i32> {
+    let exe = std::env::current_exe()
+        .map_err(|e| Error::new(format!("cannot find this executable's own path: {}", error::describe_io(&e))))?;
+    let payload = Payload::open(&exe)?;
+    let mut args = std::env::args_os();
+    let argv0 = args.next().unwrap_or_else(|| exe.clone().into_os_string());
+    let args: Vec<OsString> = args.collect();
+    let cache = Cache::locate()?;
+    if args.first().is_some_and(|a| *a == *payload.manifest.self_command) {
+        return self_command::run(&cache, &payload, &args[1..]);
+    }
+    let env = env_path(&cache, &payload);
+    // Warm path: one stat, then exec.
+    if !environment::is_complete(&env) {
+        install(&cache, &payload)?;
+    }
+    match run::app(&env, argv0.clone(), args.clone()) {
+        Ok(code) => Ok(code),
+        // The interpreter is gone: someone removed blobs by hand. Put them back once.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            install(&cache, &payload)?;
+            run::app(&env, argv0, args).map_err(|e| start_failed(&payload, &env, e))
+        }
+        Err(e) => Err(start_failed(&payload, &env, e)),
+    }
+}
+
+pub fn env_path(cache: &Cache, payload: &Payload) -> PathBuf {
+    let m = &payload.manifest;
+    cache.env(&m.app, &m.version, payload.build_id())
+}
+
+/// First-run set-up: blobs, then the environment. Holds the cache's collection
+/// lock shared, so `self remove` of another app cannot delete blobs under us.
+pub fn install(cache: &Cache, payload: &Payload) -> Result<()> {
+    let _gc = cache.lock_shared("gc")?;
+    blobs::ensure(cache, payload)?;
+    environment::ensure(cache, &payload.manifest, &env_path(cache, payload), payload.build_id())
+}
+
+fn start_failed(payload: &Payload, env: &std::path::Path, e: std::io::Error) -> Error {
+    Error::new(format!("cannot start {}: {}", environment::python(env).display(), error::describe_io(&e))).with_hint(
+        format!("run `{} {} restore` to reinstall it", payload.path.display(), payload.manifest.self_command),
+    )
+}
+
+/// Prints an error the way every pyseal tool does: one line, then a hint.
+pub fn report(e: &Error) {
+    eprintln!("error: {}", e.message);
+    if let Some(hint) = &e.hint {
+        eprintln!("hint: {hint}");
+    }
+}

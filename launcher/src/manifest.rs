@@ -1,0 +1,250 @@
+//! The manifest: what an executable carries and how to run it.
+//!
+//! It is JSON so that `pyseal inspect` and people can read it; it is small
+//! (a few KB) so the warm path can read and check it in microseconds.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// Bumped when a launcher could misread a newer manifest.
+pub const SCHEMA: u32 = 1;
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    pub schema: u32,
+    /// Normalized application name (PEP 503), used for cache paths.
+    pub app: String,
+    pub version: String,
+    pub entry: Entry,
+    pub python: Python,
+    /// Target triple the executable was built for.
+    pub target: String,
+    /// The first argument that opens the management commands (`EXE self info`).
+    pub self_command: String,
+    /// The tool that wrote the payload, for `inspect` and bug reports.
+    pub builder: String,
+    pub blobs: Vec<Blob>,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Entry {
+    /// Importable module, e.g. `myapp.cli`.
+    pub module: String,
+    /// Attribute path inside the module, e.g. `main` or `App.run`.
+    pub function: String,
+    /// The console script this entry came from, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub script: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Python {
+    /// Full version, e.g. `3.12.7`.
+    pub version: String,
+    /// sha256 of the blob holding the distribution.
+    pub blob: String,
+    /// The interpreter, relative to the distribution blob (`python/bin/python3.12`).
+    pub executable: String,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum BlobKind {
+    /// A python-build-standalone tree (`python/...`).
+    Python,
+    /// One installed wheel: `site-packages/`, `bin/`, `data/`.
+    Wheel,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Blob {
+    /// sha256 of the blob's uncompressed tar stream; also its name in the cache.
+    pub sha256: String,
+    pub kind: BlobKind,
+    /// What it is, for people: `cpython-3.12.7`, `click-8.1.7`.
+    pub name: String,
+    /// Uncompressed size in bytes.
+    pub size: u64,
+    pub source: Source,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(tag = "from", rename_all = "lowercase", deny_unknown_fields)]
+pub enum Source {
+    /// zstd frame inside the executable, at `offset` from the payload start.
+    Payload { offset: u64, length: u64 },
+}
+
+impl Manifest {
+    pub fn from_json(bytes: &[u8]) -> Result<Manifest> {
+        let m: Manifest = serde_json::from_slice(bytes)
+            .map_err(|e| Error::corrupt(format!("the payload manifest is not valid: {e}")))?;
+        if m.schema > SCHEMA {
+            return Err(Error::new(format!(
+                "this executable was written by a newer pyseal (manifest schema {}, this launcher reads {SCHEMA})",
+                m.schema
+            ))
+            .with_hint("rebuild it with the pyseal that built its launcher"));
+        }
+        m.validate()?;
+        Ok(m)
+    }
+
+    pub fn to_json(&self) -> Vec<u8> {
+        // Serializing plain structs of strings and integers cannot fail.
+        serde_json::to_vec_pretty(self).unwrap_or_default()
+    }
+
+    /// Checks everything later code turns into paths or Python source, so a crafted
+    /// manifest can neither escape the cache nor inject code into the entry script.
+    pub fn validate(&self) -> Result<()> {
+        let bad =
+            |what: &str, value: &str| Error::corrupt(format!("the payload manifest has an invalid {what}: {value:?}"));
+        if !is_safe_name(&self.app) {
+            return Err(bad("app name", &self.app));
+        }
+        if !is_safe_name(&self.version) {
+            return Err(bad("version", &self.version));
+        }
+        if !is_dotted_identifier(&self.entry.module) {
+            return Err(bad("entry module", &self.entry.module));
+        }
+        if !is_dotted_identifier(&self.entry.function) {
+            return Err(bad("entry function", &self.entry.function));
+        }
+        if self.python_minor().is_none() {
+            return Err(bad("python version", &self.python.version));
+        }
+        if !is_relative_clean(&self.python.executable) {
+            return Err(bad("python executable", &self.python.executable));
+        }
+        if self.self_command.is_empty() || self.self_command.starts_with('-') {
+            return Err(bad("self command", &self.self_command));
+        }
+        let mut python_blob = false;
+        for blob in &self.blobs {
+            if !is_sha256_hex(&blob.sha256) {
+                return Err(bad("blob hash", &blob.sha256));
+            }
+            python_blob |= blob.kind == BlobKind::Python && blob.sha256 == self.python.blob;
+        }
+        if !python_blob {
+            return Err(Error::corrupt("the payload manifest names no Python distribution blob"));
+        }
+        Ok(())
+    }
+
+    /// `(3, 12)` from `3.12.7`.
+    pub fn python_minor(&self) -> Option<(u32, u32)> {
+        let mut parts = self.python.version.split('.');
+        let major = parts.next()?.parse().ok()?;
+        let minor = parts.next()?.parse().ok()?;
+        Some((major, minor))
+    }
+
+    pub fn python_blob(&self) -> &Blob {
+        // validate() guarantees it exists.
+        self.blobs.iter().find(|b| b.sha256 == self.python.blob).unwrap_or(&self.blobs[0])
+    }
+}
+
+/// Names that become one path component: letters, digits, `.-_+!`, not starting with a dot.
+pub fn is_safe_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 128
+        && !s.starts_with('.')
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-+!".contains(&b))
+}
+
+pub fn is_dotted_identifier(s: &str) -> bool {
+    !s.is_empty()
+        && s.split('.').all(|part| {
+            let mut chars = part.chars();
+            matches!(chars.next(), Some(c) if c == '_' || c.is_alphabetic())
+                && chars.all(|c| c == '_' || c.is_alphanumeric())
+        })
+}
+
+pub fn is_sha256_hex(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// A relative `/`-separated path without `..`, `.` or empty components.
+pub fn is_relative_clean(s: &str) -> bool {
+    !s.is_empty()
+        && !s.starts_with('/')
+        && s.split('/').all(|c| !c.is_empty() && c != "." && c != ".." && !c.contains('\\'))
+}
+
+/// A valid manifest for unit tests.
+#[cfg(test)]
+pub(crate) fn sample() -> Manifest {
+    let sha = "a".repeat(64);
+    Manifest {
+        schema: SCHEMA,
+        app: "demo".into(),
+        version: "1.0".into(),
+        entry: Entry { module: "demo.cli".into(), function: "main".into(), script: Some("demo".into()) },
+        python: Python { version: "3.12.1".into(), blob: sha.clone(), executable: "python/bin/python3.12".into() },
+        target: "x86_64-unknown-linux-gnu".into(),
+        self_command: "self".into(),
+        builder: "pyseal test".into(),
+        blobs: vec![Blob {
+            sha256: sha,
+            kind: BlobKind::Python,
+            name: "cpython-3.12.1".into(),
+            size: 10,
+            source: Source::Payload { offset: 0, length: 5 },
+        }],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_through_json() {
+        let m = sample();
+        assert_eq!(Manifest::from_json(&m.to_json()).unwrap(), m);
+    }
+
+    #[test]
+    fn refuses_code_in_entry_points() {
+        let mut m = sample();
+        m.entry.function = "main;import os".into();
+        let err = Manifest::from_json(&m.to_json()).unwrap_err();
+        assert!(err.message.contains("entry function"), "{}", err.message);
+    }
+
+    #[test]
+    fn refuses_path_tricks() {
+        let mut m = sample();
+        m.app = "../../etc".into();
+        assert!(Manifest::from_json(&m.to_json()).is_err());
+        let mut m = sample();
+        m.python.executable = "python/../../bin/sh".into();
+        assert!(Manifest::from_json(&m.to_json()).is_err());
+    }
+
+    #[test]
+    fn refuses_newer_schema_with_a_hint() {
+        let mut m = sample();
+        m.schema = SCHEMA + 1;
+        let err = Manifest::from_json(&m.to_json()).unwrap_err();
+        assert!(err.hint.is_some());
+    }
+
+    #[test]
+    fn identifiers() {
+        assert!(is_dotted_identifier("a.b_c.d1"));
+        assert!(!is_dotted_identifier("a..b"));
+        assert!(!is_dotted_identifier("1a"));
+        assert!(!is_dotted_identifier("a(b)"));
+    }
+}

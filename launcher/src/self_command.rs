@@ -1,0 +1,182 @@
+//! `EXE self ...`: the management commands every pyseal executable carries.
+
+use std::ffi::OsString;
+use std::fs;
+use std::path::Path;
+
+use crate::cache::{self, Cache};
+use crate::environment;
+use crate::error::{Error, IoContext, Result};
+use crate::payload::Payload;
+use crate::{env_path, install, run};
+
+const COMMANDS: &str = "info, python, restore, remove";
+
+pub fn run(cache: &Cache, payload: &Payload, args: &[OsString]) -> Result<i32> {
+    let word = &payload.manifest.self_command;
+    let sub = args.first().map(|a| a.to_string_lossy().into_owned());
+    match sub.as_deref() {
+        None | Some("help" | "--help" | "-h") => {
+            print_help(payload);
+            Ok(0)
+        }
+        Some("info") => info(cache, payload),
+        Some("python") => {
+            let env = env_path(cache, payload);
+            if !environment::is_complete(&env) {
+                install(cache, payload)?;
+            }
+            run::python(&env, args[1..].to_vec())
+                .map_err(|e| Error::new(format!("cannot start Python: {}", crate::error::describe_io(&e))))
+        }
+        Some("remove") => {
+            remove(cache, payload)?;
+            Ok(0)
+        }
+        Some("restore") => {
+            restore(cache, payload)?;
+            println!(
+                "restored {} {} in {}",
+                payload.manifest.app,
+                payload.manifest.version,
+                env_path(cache, payload).display()
+            );
+            Ok(0)
+        }
+        Some(other) => Err(Error::new(format!("unknown command `{word} {other}`"))
+            .with_hint(format!("the `{word}` commands are: {COMMANDS}"))),
+    }
+}
+
+fn print_help(payload: &Payload) {
+    let m = &payload.manifest;
+    let w = &m.self_command;
+    println!("{} {}: management commands", m.app, m.version);
+    println!();
+    println!("  {w} info              where the app is installed and how much space it takes");
+    println!("  {w} python [ARGS...]  run the app's Python with its packages");
+    println!("  {w} restore           reinstall the app from this executable");
+    println!("  {w} remove            remove the app's installation from the cache");
+}
+
+fn info(cache: &Cache, payload: &Payload) -> Result<i32> {
+    let m = &payload.manifest;
+    let env = env_path(cache, payload);
+    let installed = environment::is_complete(&env);
+    println!("app:          {} {}", m.app, m.version);
+    println!("build:        {}", payload.build_id());
+    let script = m.entry.script.as_deref().map(|s| format!(" (script {s})")).unwrap_or_default();
+    println!("entry point:  {}:{}{script}", m.entry.module, m.entry.function);
+    println!("python:       {}", m.python.version);
+    println!("target:       {}", m.target);
+    println!("executable:   {}", payload.path.display());
+    println!("cache:        {}", cache.root.display());
+    println!("environment:  {} ({})", env.display(), if installed { "installed" } else { "not installed yet" });
+    println!("blobs:");
+    let mut total = 0u64;
+    for blob in &m.blobs {
+        let dir = cache.blob(&blob.sha256);
+        let state = if dir.is_dir() {
+            let size = disk_usage(&dir);
+            total += size;
+            format!("installed, {}", human(size))
+        } else {
+            "not installed".to_string()
+        };
+        println!("  {}  {:<28} {}", &blob.sha256[..12], blob.name, state);
+    }
+    if installed {
+        total += disk_usage(&env);
+    }
+    println!("disk use:     {}", human(total));
+    Ok(0)
+}
+
+/// Removes this release's environment, then every blob no environment uses.
+fn remove(cache: &Cache, payload: &Payload) -> Result<()> {
+    let _gc = cache.lock("gc")?;
+    let env = env_path(cache, payload);
+    let existed = env.exists();
+    cache::remove_tree(&env).ctx("remove", &env)?;
+    let app_dir = cache.app_envs(&payload.manifest.app);
+    let _ = fs::remove_dir(&app_dir); // only if empty
+    let freed = collect_garbage(cache)?;
+    let m = &payload.manifest;
+    if existed {
+        println!("removed {} {} from {} ({} freed)", m.app, m.version, cache.root.display(), human(freed));
+    } else {
+        println!("{} {} was not installed in {}", m.app, m.version, cache.root.display());
+    }
+    Ok(())
+}
+
+/// Deletes this release's environment and blobs and installs them again from the
+/// executable, for when files in the cache were damaged by hand or by the disk.
+fn restore(cache: &Cache, payload: &Payload) -> Result<()> {
+    {
+        let _gc = cache.lock("gc")?;
+        let env = env_path(cache, payload);
+        cache::remove_tree(&env).ctx("remove", &env)?;
+        for blob in &payload.manifest.blobs {
+            let dir = cache.blob(&blob.sha256);
+            cache::remove_tree(&dir).ctx("remove", &dir)?;
+        }
+    }
+    install(cache, payload)
+}
+
+/// Removes blobs no complete environment names. Caller holds the `gc` lock.
+fn collect_garbage(cache: &Cache) -> Result<u64> {
+    let mut in_use = std::collections::HashSet::new();
+    for app in read_dir_names(&cache.envs()) {
+        let app_dir = cache.envs().join(&app);
+        for env in read_dir_names(&app_dir) {
+            if env.starts_with(".tmp-") {
+                continue;
+            }
+            match environment::blobs_in_use(&app_dir.join(&env)) {
+                Some(blobs) => in_use.extend(blobs),
+                // Not complete and not being built (we hold the gc lock): debris.
+                None => {
+                    let _ = cache::remove_tree(&app_dir.join(&env));
+                }
+            }
+        }
+    }
+    let mut freed = 0;
+    for name in read_dir_names(&cache.blobs()) {
+        if name.starts_with(".tmp-") || in_use.contains(&name) {
+            continue;
+        }
+        let dir = cache.blobs().join(&name);
+        freed += disk_usage(&dir);
+        cache::remove_tree(&dir).ctx("remove", &dir)?;
+    }
+    Ok(freed)
+}
+
+fn read_dir_names(dir: &Path) -> Vec<String> {
+    fs::read_dir(dir)
+        .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .unwrap_or_default()
+}
+
+fn disk_usage(path: &Path) -> u64 {
+    let Ok(meta) = fs::symlink_metadata(path) else { return 0 };
+    if meta.is_dir() {
+        fs::read_dir(path).map(|rd| rd.filter_map(|e| e.ok()).map(|e| disk_usage(&e.path())).sum()).unwrap_or(0)
+    } else {
+        meta.len()
+    }
+}
+
+fn human(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "KB", "MB", "GB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1000.0 && unit < UNITS.len() - 1 {
+        value /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 { format!("{bytes} B") } else { format!("{value:.1} {}", UNITS[unit]) }
+}
