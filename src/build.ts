@@ -1,0 +1,232 @@
+/**
+ * `pyseal build`: the one orchestrator. Every step lives in its own module; this
+ * file decides their order and what flows between them.
+ *
+ *   config -> target -> distribution -> wheels (tag check, stage) -> entry point
+ *          -> stub (cargo, cached)  }  in parallel
+ *          -> blobs (zstd, cached)  }
+ *          -> executable (native writer: temp file, then rename)
+ */
+import { existsSync } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+
+import { BuildCache, buildCacheRoot } from './cache.js';
+import { type BuildFlags, type Config, loadConfig } from './config.js';
+import { type Distribution, prepareDistribution } from './distribution.js';
+import { native, UserError } from './errors.js';
+import { type BlobRecord, MANIFEST_SCHEMA, type Manifest } from './manifest.js';
+import { type BlobSource, nativeAddon } from './native.js';
+import { Reporter } from './progress.js';
+import { type StagedWheel, stageWheels, WHEEL_MTIME } from './stage.js';
+import { ensureStub } from './stub.js';
+import { incompatibility, normalizeName, parseWheelName } from './tags.js';
+import { isHost, resolveTarget, type Target } from './targets.js';
+import { VERSION } from './version.js';
+
+export interface BuildOptions extends BuildFlags {
+  /** The project directory (holds pyproject.toml, if any). Default: cwd. */
+  projectDir?: string;
+  /** Build cache root. Default: $PYSEAL_BUILD_CACHE or the platform cache dir. */
+  cacheDir?: string;
+  reporter?: Reporter;
+}
+
+export interface BuildResult {
+  out: string;
+  manifest: Manifest;
+  /** Bytes of the whole executable and of its stub. */
+  size: number;
+  stubSize: number;
+  /** Whether this build ran cargo, and how many blobs it had to compress. */
+  compiledStub: boolean;
+  compressedBlobs: number;
+}
+
+export async function build(options: BuildOptions = {}): Promise<BuildResult> {
+  const reporter = options.reporter ?? new Reporter();
+  const cache = new BuildCache(options.cacheDir ?? buildCacheRoot());
+  const config = await loadConfig(options.projectDir ?? '.', options);
+  const target = resolveTarget(config.target);
+
+  const wheelFiles = await collectWheels(config);
+  if (!config.distribution) {
+    throw new UserError('no Python distribution given', 'pass --distribution with a python-build-standalone install_only archive (path or URL)', 2);
+  }
+  const dist = await prepareDistribution({ location: config.distribution, sha256: config.distributionSha256 }, target, cache, reporter);
+  checkTags(wheelFiles, dist, target);
+
+  // The stub does not depend on the app: compile it while the wheels are staged.
+  const stubPromise = ensureStub({ target, features: [] }, cache, reporter);
+  stubPromise.catch(() => {}); // awaited below; avoid an unhandled rejection meanwhile
+
+  const hashed = await Promise.all(wheelFiles.map(async (path) => ({ path, sha256: await native(() => nativeAddon().sha256File(path)) })));
+  const compileWith = config.compile && isHost(target) ? join(dist.root, dist.interpreter) : undefined;
+  const staged = await stageWheels(hashed, dist, compileWith ? { compileWith } : {}, cache, reporter);
+  checkDuplicates(staged);
+
+  const app = pickApp(config, staged);
+  const entry = pickEntry(config, app);
+  const name = normalizeName(config.project?.name ?? app.info.name);
+  const version = config.project?.version ?? app.info.version;
+
+  const blobs: { record: Omit<BlobRecord, 'source'>; source: BlobSource }[] = [
+    { record: { sha256: dist.blob.sha256, kind: 'python', name: `cpython-${dist.version}`, size: dist.blob.size }, source: { archive: dist.archive } },
+    ...staged.map((s) => ({
+      record: { sha256: s.blob.sha256, kind: 'wheel' as const, name: `${normalizeName(s.info.name)}-${s.info.version}`, size: s.blob.size },
+      source: { dir: s.dir, mtime: WHEEL_MTIME },
+    })),
+  ];
+  const { files: blobFiles, compressed } = await compressBlobs(blobs, config.level, cache, reporter);
+  const stub = await stubPromise;
+
+  const manifest: Manifest = {
+    schema: MANIFEST_SCHEMA,
+    app: name,
+    version,
+    entry,
+    python: { version: dist.version, blob: dist.blob.sha256, executable: dist.interpreter },
+    target: target.triple,
+    self_command: config.selfCommand,
+    builder: `pyseal ${VERSION}`,
+    blobs: blobs.map((b) => ({ ...b.record, source: { from: 'payload', offset: 0, length: 0 } })),
+  };
+  const out = config.out ?? join(config.projectDir, 'dist', `${name}${isHost(target) ? '' : `-${target.triple}`}${target.exeSuffix}`);
+  await native(() => nativeAddon().writeExecutable(stub.path, manifest, blobFiles, out));
+
+  const inspection = nativeAddon().inspectExecutable(out);
+  return {
+    out,
+    manifest: inspection.manifest,
+    size: inspection.fileSize,
+    stubSize: inspection.stubSize,
+    compiledStub: stub.compiled,
+    compressedBlobs: compressed,
+  };
+}
+
+async function collectWheels(config: Config): Promise<string[]> {
+  const files: string[] = [];
+  for (const wheel of config.wheels) {
+    const info = await stat(wheel).catch(() => undefined);
+    if (!info?.isFile()) throw new UserError(`wheel ${wheel} does not exist`, 'check the --wheel path');
+    files.push(wheel);
+  }
+  for (const dir of config.wheelDirs) {
+    const entries = await readdir(dir).catch(() => {
+      throw new UserError(`wheel directory ${dir} does not exist`, 'check the --wheels path');
+    });
+    const found = entries.filter((e) => e.endsWith('.whl')).sort();
+    if (found.length === 0) throw new UserError(`wheel directory ${dir} has no .whl files`);
+    files.push(...found.map((f) => join(dir, f)));
+  }
+  if (files.length === 0) {
+    throw new UserError('no wheels to build from', 'pass --wheel FILE (repeatable) or --wheels DIR with the app\'s wheel and its dependencies', 2);
+  }
+  for (const file of files) {
+    if (!parseWheelName(basename(file))) {
+      throw new UserError(`${file} is not named like a wheel (name-version-python-abi-platform.whl)`, 'pass wheel files as pip or a build backend wrote them');
+    }
+  }
+  return [...new Set(files)];
+}
+
+function checkTags(wheels: string[], dist: Distribution, target: Target): void {
+  const platformTags = target.platformTags(isHost(target));
+  for (const wheel of wheels) {
+    const parsed = parseWheelName(basename(wheel))!;
+    const why = incompatibility(parsed, dist, platformTags);
+    if (why) {
+      throw new UserError(
+        `wheel ${basename(wheel)} (tags ${parsed.tagString}) does not fit CPython ${dist.version} on ${target.triple}: ${why}`,
+        `use a wheel built for cp${dist.major}${dist.minor} and one of ${platformTags.slice(0, 3).join(', ')}, ... or a py3-none-any wheel`,
+      );
+    }
+  }
+}
+
+function checkDuplicates(staged: StagedWheel[]): void {
+  const seen = new Map<string, StagedWheel>();
+  for (const s of staged) {
+    const key = normalizeName(s.info.name);
+    const other = seen.get(key);
+    if (other) {
+      throw new UserError(`two wheels provide ${s.info.name}: ${basename(other.wheel)} and ${basename(s.wheel)}`, 'pass only one version of each package');
+    }
+    seen.set(key, s);
+  }
+}
+
+/** The app's own wheel: the one named like the project, else the first given. */
+function pickApp(config: Config, staged: StagedWheel[]): StagedWheel {
+  const projectName = config.project?.name;
+  if (projectName) {
+    const match = staged.find((s) => normalizeName(s.info.name) === normalizeName(projectName));
+    if (match) return match;
+  }
+  return staged[0]!;
+}
+
+function pickEntry(config: Config, app: StagedWheel): Manifest['entry'] {
+  const scripts = app.info.consoleScripts;
+  const names = Object.keys(scripts);
+  const wheel = basename(app.wheel);
+  if (config.entry) return parseEntry(config.entry, '--entry');
+  if (config.script) {
+    const target = scripts[config.script];
+    if (!target) {
+      throw new UserError(
+        `${wheel} has no console script named ${JSON.stringify(config.script)}`,
+        names.length ? `its scripts are: ${names.join(', ')}` : 'it has no console scripts; pass --entry module:function instead',
+      );
+    }
+    return { ...parseEntry(target, `console script ${config.script}`), script: config.script };
+  }
+  if (names.length === 1) return { ...parseEntry(scripts[names[0]!]!, `console script ${names[0]}`), script: names[0]! };
+  if (names.length === 0) {
+    throw new UserError(`${wheel} has no console scripts, so pyseal cannot tell what to run`, 'pass --entry module:function');
+  }
+  throw new UserError(`${wheel} has several console scripts: ${names.join(', ')}`, 'pick one with --script NAME');
+}
+
+const IDENT = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
+
+function parseEntry(text: string, where: string): { module: string; function: string } {
+  const spec = text.split('[')[0]!.trim();
+  const [module, fn, ...rest] = spec.split(':').map((s) => s.trim());
+  if (!module || !fn || rest.length > 0 || !IDENT.test(module) || !IDENT.test(fn)) {
+    throw new UserError(`${where} ${JSON.stringify(text)} is not of the form module:function`, 'for example --entry myapp.cli:main', 2);
+  }
+  return { module, function: fn };
+}
+
+/**
+ * Compressed frames are cached as blobs/<sha256>.<level>.zst: a blob already
+ * packed at this level is reused, so a rebuild compresses only what changed.
+ */
+async function compressBlobs(
+  blobs: { record: Omit<BlobRecord, 'source'>; source: BlobSource }[],
+  level: number,
+  cache: BuildCache,
+  reporter: Reporter,
+): Promise<{ files: string[]; compressed: number }> {
+  const dir = await cache.ensureDir('blobs');
+  const files = blobs.map((b) => join(dir, `${b.record.sha256}.${level}.zst`));
+  const todo = blobs.map((b, i) => ({ ...b, file: files[i]! })).filter((b) => !existsSync(b.file));
+  const total = todo.reduce((n, b) => n + b.record.size, 0);
+  if (todo.length > 0) {
+    const progress = new (nativeAddon().Progress)();
+    const task = reporter.task(`compressing ${todo.length} blob${todo.length === 1 ? '' : 's'} (zstd level ${level})`, total);
+    const timer = setInterval(() => task.update(progress.done), 100);
+    try {
+      // One at a time: each compression already uses every core.
+      for (const b of todo) {
+        await native(() => nativeAddon().compressBlob(b.source, level, b.record.sha256, b.file, progress));
+      }
+    } finally {
+      clearInterval(timer);
+      task.end();
+    }
+  }
+  return { files, compressed: todo.length };
+}

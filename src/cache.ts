@@ -1,0 +1,61 @@
+/**
+ * The build cache: everything pyseal can reuse between builds of any app.
+ *
+ *   downloads/<sha256>           fetched files, named by content
+ *   distributions/<sha256>/      unpacked distribution archives (for byte-compiling)
+ *   stages/<key>/                installed + byte-compiled wheel trees
+ *   stages/<key>.json            what a stage holds: blob name and wheel metadata
+ *   blobs/<sha256>.<level>.zst   compressed blobs
+ *   stubs/<key>/                 compiled launcher stubs
+ *   cargo/                       cargo's target directory for stub builds
+ *
+ * Entries appear by rename once complete, so a crashed build leaves at worst an
+ * unused `.tmp-*` behind, never a half-written entry.
+ */
+import { mkdir, rename, rm } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export function buildCacheRoot(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.PYSEAL_BUILD_CACHE) return resolve(env.PYSEAL_BUILD_CACHE);
+  if (process.platform === 'win32' && env.LOCALAPPDATA) return join(env.LOCALAPPDATA, 'pyseal', 'build');
+  if (process.platform === 'darwin') return join(homedir(), 'Library', 'Caches', 'pyseal-build');
+  const xdg = env.XDG_CACHE_HOME;
+  return join(xdg && xdg.startsWith('/') ? xdg : join(homedir(), '.cache'), 'pyseal-build');
+}
+
+export class BuildCache {
+  constructor(readonly root: string) {}
+
+  path(...parts: string[]): string {
+    return join(this.root, ...parts);
+  }
+
+  /** A fresh temp path inside `dir` for work that is renamed into place when done. */
+  temp(dir: string, label: string): string {
+    return join(dir, `.tmp-${label}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
+  }
+
+  async ensureDir(...parts: string[]): Promise<string> {
+    const dir = this.path(...parts);
+    await mkdir(dir, { recursive: true });
+    return dir;
+  }
+}
+
+/**
+ * Publishes a finished temp directory. When another build published the same
+ * entry first, keeps theirs (entries are content-addressed, so they are equal).
+ */
+export async function publishDir(tmp: string, dest: string): Promise<void> {
+  try {
+    await rename(tmp, dest);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOTEMPTY' || code === 'EEXIST') {
+      await rm(tmp, { recursive: true, force: true });
+      return;
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,180 @@
+#!/usr/bin/env node
+/**
+ * The `pyseal` command: parses arguments, calls the library, prints results and
+ * errors. No build logic lives here.
+ */
+import { relative } from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+import { build } from './build.js';
+import { UserError } from './errors.js';
+import { formatInspection, inspect } from './inspect.js';
+import { formatBytes, Reporter } from './progress.js';
+import { VERSION } from './version.js';
+
+const MAIN_HELP = `pyseal ${VERSION}: one self-bootstrapping executable per Python app, release and target
+
+Usage: pyseal <command> [options]
+
+Commands:
+  build [DIR]    build an executable from DIR (default: .) and the flags given
+  inspect EXE    show what an executable carries
+
+Options:
+  -h, --help     show help (also: pyseal <command> --help)
+  -V, --version  show pyseal's version
+`;
+
+const BUILD_HELP = `Usage: pyseal build [DIR] [options]
+
+Builds one executable from a CPython distribution and wheels. Flags override
+[tool.pyseal] in DIR/pyproject.toml.
+
+Options:
+  --distribution PATH|URL     python-build-standalone install_only archive (.tar.gz or .tar.zst)
+  --distribution-sha256 HEX   its expected sha256 (required for URLs)
+  --wheel FILE                the app's wheel or a dependency's (repeatable; the first is the app's)
+  --wheels DIR                every .whl file in DIR (repeatable)
+  --script NAME               the app's console script to run (default: its only one)
+  --entry MODULE:FUNCTION     run this function instead of a console script
+  --out FILE                  where to write the executable (default: DIR/dist/<app>)
+  --level N                   zstd level, 1-22 (default: 19)
+  --target TRIPLE             target triple (default: this machine)
+  --self-command WORD         first argument that opens the management commands (default: self)
+  --no-compile                do not byte-compile the wheels
+  -q, --quiet                 no progress output
+  -h, --help                  show this help
+`;
+
+const INSPECT_HELP = `Usage: pyseal inspect EXE [--json]
+
+Shows the app, version, entry point, Python version, target and blobs of EXE.
+
+Options:
+  --json       print the inspection as JSON
+  -h, --help   show this help
+`;
+
+const BUILD_OPTIONS = {
+  distribution: { type: 'string' },
+  'distribution-sha256': { type: 'string' },
+  wheel: { type: 'string', multiple: true },
+  wheels: { type: 'string', multiple: true },
+  script: { type: 'string' },
+  entry: { type: 'string' },
+  out: { type: 'string' },
+  level: { type: 'string' },
+  target: { type: 'string' },
+  'self-command': { type: 'string' },
+  'no-compile': { type: 'boolean' },
+  quiet: { type: 'boolean', short: 'q' },
+  help: { type: 'boolean', short: 'h' },
+} satisfies ParseArgsConfig['options'];
+
+function parse<O extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: O, command: string) {
+  try {
+    return parseArgs({ args, options, allowPositionals: true, strict: true });
+  } catch (err) {
+    const text = err instanceof Error ? err.message : String(err);
+    const option = /'(-[^']*)'/.exec(text)?.[1];
+    const code = (err as { code?: string }).code;
+    const message =
+      code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION'
+        ? `unknown option ${option ?? text}`
+        : code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE'
+          ? `option ${option ?? ''} needs a value`.replace('  ', ' ')
+          : text.split('\n')[0]!;
+    throw new UserError(message, `run \`pyseal ${command} --help\` for the options`, 2);
+  }
+}
+
+async function runBuild(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, BUILD_OPTIONS, 'build');
+  if (values.help) {
+    process.stdout.write(BUILD_HELP);
+    return 0;
+  }
+  if (positionals.length > 1) throw new UserError(`build takes one project directory, got ${positionals.length}: ${positionals.join(' ')}`, 'run `pyseal build --help`', 2);
+  let level: number | undefined;
+  if (values.level !== undefined) {
+    level = Number(values.level);
+    if (!/^\d+$/.test(values.level)) throw new UserError(`--level ${values.level} is not a number`, 'use a zstd level from 1 to 22', 2);
+  }
+  const result = await build({
+    projectDir: positionals[0] ?? '.',
+    distribution: values.distribution,
+    distributionSha256: values['distribution-sha256'],
+    wheels: values.wheel,
+    wheelDirs: values.wheels,
+    script: values.script,
+    entry: values.entry,
+    out: values.out,
+    level,
+    target: values.target,
+    selfCommand: values['self-command'],
+    compile: values['no-compile'] ? false : undefined,
+    reporter: values.quiet ? new Reporter(process.stderr, false) : new Reporter(),
+  });
+  const m = result.manifest;
+  const rel = relative(process.cwd(), result.out);
+  const shown = rel && !rel.startsWith('..') ? rel : result.out;
+  process.stdout.write(`built ${shown} (${formatBytes(result.size)}): ${m.app} ${m.version}, CPython ${m.python.version}, ${m.target}\n`);
+  return 0;
+}
+
+async function runInspect(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, 'inspect');
+  if (values.help) {
+    process.stdout.write(INSPECT_HELP);
+    return 0;
+  }
+  if (positionals.length !== 1) throw new UserError('inspect takes one executable', 'usage: pyseal inspect EXE [--json]', 2);
+  const path = positionals[0]!;
+  const inspection = await inspect(path);
+  process.stdout.write(values.json ? `${JSON.stringify(inspection, null, 2)}\n` : `${formatInspection(path, inspection)}\n`);
+  return 0;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'build':
+      return runBuild(rest);
+    case 'inspect':
+      return runInspect(rest);
+    case undefined:
+    case 'help':
+    case '-h':
+    case '--help':
+      process.stdout.write(MAIN_HELP);
+      return command === undefined ? 2 : 0;
+    case '-V':
+    case '--version':
+      process.stdout.write(`pyseal ${VERSION}\n`);
+      return 0;
+    default:
+      throw new UserError(`unknown command ${JSON.stringify(command)}`, 'the commands are: build, inspect', 2);
+  }
+}
+
+function report(err: unknown): number {
+  if (err instanceof UserError) {
+    process.stderr.write(`error: ${err.message}\n`);
+    if (err.hint) process.stderr.write(`hint: ${err.hint}\n`);
+    return err.exitCode;
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  process.stderr.write(`error: internal error: ${message.split('\n')[0]}\n`);
+  if (process.env.PYSEAL_DEBUG && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+  else process.stderr.write('hint: run again with PYSEAL_DEBUG=1 for details, and please report it\n');
+  return 1;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.exitCode = report(err);
+  },
+);

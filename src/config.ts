@@ -1,0 +1,156 @@
+/**
+ * Configuration: `[project]` and `[tool.pyseal]` from DIR/pyproject.toml, with
+ * command-line flags on top. Paths in pyproject.toml are relative to DIR; paths
+ * on the command line are relative to the current directory.
+ */
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { isAbsolute, join, resolve } from 'node:path';
+
+import { parse as parseToml, TomlError } from 'smol-toml';
+
+import { UserError } from './errors.js';
+
+/** What the command line (or a library caller) may set. */
+export interface BuildFlags {
+  distribution?: string;
+  distributionSha256?: string;
+  wheels?: string[];
+  wheelDirs?: string[];
+  script?: string;
+  entry?: string;
+  out?: string;
+  level?: number;
+  target?: string;
+  selfCommand?: string;
+  compile?: boolean;
+}
+
+export interface Config extends Required<Pick<BuildFlags, 'wheels' | 'wheelDirs' | 'level' | 'selfCommand' | 'compile'>> {
+  projectDir: string;
+  /** `[project]` name and version, when there is a pyproject.toml. */
+  project?: { name?: string; version?: string };
+  distribution?: string;
+  distributionSha256?: string;
+  script?: string;
+  entry?: string;
+  out?: string;
+  target?: string;
+}
+
+export const DEFAULT_LEVEL = 19;
+export const DEFAULT_SELF_COMMAND = 'self';
+
+/** `[tool.pyseal]` keys and their types; anything else is a typo worth reporting. */
+const KEYS = {
+  distribution: 'string',
+  'distribution-sha256': 'string',
+  wheels: 'string[]',
+  'wheel-dirs': 'string[]',
+  script: 'string',
+  entry: 'string',
+  out: 'string',
+  level: 'integer',
+  target: 'string',
+  'self-command': 'string',
+  compile: 'boolean',
+} as const;
+
+type Table = Record<string, unknown>;
+
+export async function loadConfig(projectDir: string, flags: BuildFlags, cwd = process.cwd()): Promise<Config> {
+  const dir = resolve(cwd, projectDir);
+  const pyprojectPath = join(dir, 'pyproject.toml');
+  let tool: Table = {};
+  let project: Config['project'];
+  if (existsSync(pyprojectPath)) {
+    let doc: Table;
+    try {
+      doc = parseToml(await readFile(pyprojectPath, 'utf8')) as Table;
+    } catch (err) {
+      const detail = err instanceof TomlError ? `line ${err.line}: ${err.message.split('\n')[0]}` : String(err);
+      throw new UserError(`cannot parse ${pyprojectPath}: ${detail}`);
+    }
+    const p = (doc.project ?? {}) as Table;
+    project = {
+      ...(typeof p.name === 'string' ? { name: p.name } : {}),
+      ...(typeof p.version === 'string' ? { version: p.version } : {}),
+    };
+    tool = ((doc.tool as Table | undefined)?.pyseal ?? {}) as Table;
+    validate(tool, pyprojectPath);
+  }
+
+  const fromToml = (key: keyof typeof KEYS) => tool[key];
+  const tomlPath = (v: unknown) => (typeof v === 'string' ? absolutize(v, dir) : undefined);
+  const cliPath = (v: string | undefined) => (v === undefined ? undefined : absolutize(v, cwd));
+
+  const level = flags.level ?? (fromToml('level') as number | undefined) ?? DEFAULT_LEVEL;
+  if (!Number.isInteger(level) || level < 1 || level > 22) {
+    throw new UserError(`zstd level ${level} is out of range`, 'use a level from 1 (fastest) to 22 (smallest)', 2);
+  }
+  const selfCommand = flags.selfCommand ?? (fromToml('self-command') as string | undefined) ?? DEFAULT_SELF_COMMAND;
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(selfCommand)) {
+    throw new UserError(`self command ${JSON.stringify(selfCommand)} is not a plain word`, 'use letters, digits, ".", "_" or "-", not starting with "-"', 2);
+  }
+
+  const config: Config = {
+    projectDir: dir,
+    wheels: flags.wheels?.length ? flags.wheels.map((w) => absolutize(w, cwd)) : ((fromToml('wheels') as string[] | undefined) ?? []).map((w) => absolutize(w, dir)),
+    wheelDirs: flags.wheelDirs?.length
+      ? flags.wheelDirs.map((w) => absolutize(w, cwd))
+      : ((fromToml('wheel-dirs') as string[] | undefined) ?? []).map((w) => absolutize(w, dir)),
+    level,
+    selfCommand,
+    compile: flags.compile ?? (fromToml('compile') as boolean | undefined) ?? true,
+  };
+  if (project) config.project = project;
+  const distribution = flags.distribution !== undefined ? locationFlag(flags.distribution, cwd) : locationToml(fromToml('distribution'), dir);
+  if (distribution) config.distribution = distribution;
+  const sha = flags.distributionSha256 ?? (fromToml('distribution-sha256') as string | undefined);
+  if (sha) config.distributionSha256 = sha;
+  const script = flags.script ?? (fromToml('script') as string | undefined);
+  if (script) config.script = script;
+  const entry = flags.entry ?? (fromToml('entry') as string | undefined);
+  if (entry) config.entry = entry;
+  const out = cliPath(flags.out) ?? tomlPath(fromToml('out'));
+  if (out) config.out = out;
+  const target = flags.target ?? (fromToml('target') as string | undefined);
+  if (target) config.target = target;
+  if (config.script && config.entry) {
+    throw new UserError('both a script and an entry point are set', 'use either --script NAME or --entry module:function', 2);
+  }
+  return config;
+}
+
+function validate(tool: Table, file: string): void {
+  for (const [key, value] of Object.entries(tool)) {
+    const type = KEYS[key as keyof typeof KEYS];
+    if (!type) {
+      throw new UserError(`unknown key ${JSON.stringify(key)} in [tool.pyseal] of ${file}`, `known keys: ${Object.keys(KEYS).join(', ')}`);
+    }
+    const ok =
+      type === 'string'
+        ? typeof value === 'string'
+        : type === 'integer'
+          ? Number.isInteger(value)
+          : type === 'boolean'
+            ? typeof value === 'boolean'
+            : Array.isArray(value) && value.every((v) => typeof v === 'string');
+    if (!ok) throw new UserError(`[tool.pyseal] ${key} in ${file} must be ${type === 'string[]' ? 'a list of strings' : `a ${type}`}`);
+  }
+}
+
+const isUrl = (s: string) => /^https?:\/\//i.test(s);
+
+function absolutize(p: string, base: string): string {
+  return isAbsolute(p) ? p : resolve(base, p);
+}
+
+function locationFlag(v: string, cwd: string): string {
+  return isUrl(v) ? v : absolutize(v, cwd);
+}
+
+function locationToml(v: unknown, dir: string): string | undefined {
+  if (typeof v !== 'string') return undefined;
+  return isUrl(v) ? v : absolutize(v, dir);
+}

@@ -1,0 +1,126 @@
+/**
+ * The Python distribution: a python-build-standalone `install_only` (or
+ * `install_only_stripped`) archive, from a local file or a URL.
+ *
+ * It is unpacked once per archive into the build cache, with the launcher's own
+ * extractor, to learn its exact version and, on the host, to byte-compile wheels
+ * with its interpreter. Its blob is the archive's tar stream as it is.
+ */
+import { existsSync } from 'node:fs';
+import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+
+import { type BuildCache, publishDir } from './cache.js';
+import { native, UserError } from './errors.js';
+import { fetchToCache } from './fetch.js';
+import { nativeAddon, type BlobHash } from './native.js';
+import type { Reporter } from './progress.js';
+import type { PythonVersion } from './tags.js';
+import type { Target } from './targets.js';
+
+export interface Distribution extends PythonVersion {
+  /** Local path of the archive. */
+  archive: string;
+  archiveSha256: string;
+  /** Full version, e.g. `3.12.7`. */
+  version: string;
+  /** The interpreter, relative to the unpacked root (`python/bin/python3.12`). */
+  interpreter: string;
+  /** The unpacked tree (contains `python/`). */
+  root: string;
+  /** The blob: sha256 and size of the archive's tar stream. */
+  blob: BlobHash;
+}
+
+export interface DistributionSpec {
+  /** A local path (already absolute) or an http(s) URL. */
+  location: string;
+  sha256?: string;
+}
+
+interface Meta {
+  version: string;
+  interpreter: string;
+  blob: BlobHash;
+}
+
+const isUrl = (s: string) => /^https?:\/\//i.test(s);
+
+export async function prepareDistribution(spec: DistributionSpec, target: Target, cache: BuildCache, reporter: Reporter): Promise<Distribution> {
+  let archive: string;
+  let archiveSha256: string;
+  if (isUrl(spec.location)) {
+    if (!spec.sha256) {
+      throw new UserError(`the distribution ${spec.location} has no sha256 to check it against`, 'pass --distribution-sha256 HEX (or distribution-sha256 in [tool.pyseal])');
+    }
+    archive = await fetchToCache({ url: spec.location, sha256: spec.sha256, cache, reporter, label: basename(new URL(spec.location).pathname) });
+    archiveSha256 = spec.sha256.toLowerCase();
+  } else {
+    archive = spec.location;
+    const info = await stat(archive).catch(() => undefined);
+    if (!info?.isFile()) {
+      throw new UserError(`distribution archive ${archive} does not exist`, 'pass --distribution with a python-build-standalone install_only archive (.tar.gz or .tar.zst)');
+    }
+    archiveSha256 = await native(() => nativeAddon().sha256File(archive));
+    if (spec.sha256 && spec.sha256.toLowerCase() !== archiveSha256) {
+      throw new UserError(`distribution archive ${archive} does not match its expected sha256 (expected ${spec.sha256.toLowerCase()}, got ${archiveSha256})`);
+    }
+  }
+
+  const root = cache.path('distributions', archiveSha256);
+  const metaPath = `${root}.json`;
+  let meta: Meta | undefined;
+  if (existsSync(metaPath) && existsSync(root)) {
+    meta = JSON.parse(await readFile(metaPath, 'utf8')) as Meta;
+  } else {
+    meta = await unpack(archive, root, target, cache, reporter);
+    await writeFile(metaPath, JSON.stringify(meta));
+  }
+  const [major, minor] = meta.version.split('.').map(Number) as [number, number];
+  return { archive, archiveSha256, version: meta.version, major, minor, interpreter: meta.interpreter, root, blob: meta.blob };
+}
+
+async function unpack(archive: string, root: string, target: Target, cache: BuildCache, reporter: Reporter): Promise<Meta> {
+  const dir = await cache.ensureDir('distributions');
+  const tmp = cache.temp(dir, 'unpack');
+  const task = reporter.task(`unpacking ${basename(archive)}`);
+  try {
+    const blob = await native(() => nativeAddon().extractArchive(archive, tmp)).catch((err: unknown) => {
+      if (err instanceof UserError) {
+        throw new UserError(`cannot use distribution ${archive}: ${err.message}`, 'pass a python-build-standalone install_only archive (.tar.gz or .tar.zst)');
+      }
+      throw err;
+    });
+    const version = await detectVersion(tmp, archive);
+    const [major, minor] = version.split('.').map(Number) as [number, number];
+    const interpreter = target.interpreter(major, minor);
+    if (!existsSync(join(tmp, interpreter))) {
+      throw new UserError(
+        `${archive} is not a python-build-standalone install_only archive for ${target.triple}: it has no ${interpreter}`,
+        'pass the install_only or install_only_stripped archive built for this target',
+      );
+    }
+    await publishDir(tmp, root);
+    return { version, interpreter, blob };
+  } finally {
+    task.end();
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+/** The full version from `patchlevel.h`, which every install_only tree carries. */
+async function detectVersion(tree: string, archive: string): Promise<string> {
+  const notPbs = () =>
+    new UserError(`${archive} is not a python-build-standalone install_only archive: no python/include/.../patchlevel.h`, 'pass an install_only or install_only_stripped archive');
+  const include = join(tree, 'python', 'include');
+  const candidates = [join(include, 'patchlevel.h')];
+  for (const entry of await readdir(include).catch(() => [] as string[])) {
+    if (/^python3\.\d+t?$/.test(entry)) candidates.push(join(include, entry, 'patchlevel.h'));
+  }
+  for (const file of candidates) {
+    const text = await readFile(file, 'utf8').catch(() => undefined);
+    const match = text && /#define\s+PY_VERSION\s+"(\d+\.\d+\.\d+)/.exec(text);
+    if (match?.[1]) return match[1];
+  }
+  throw notPbs();
+}

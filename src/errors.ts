@@ -1,0 +1,52 @@
+/**
+ * Errors a user can cause and fix: printed as one line plus an optional hint,
+ * never with a stack trace.
+ */
+export class UserError extends Error {
+  override readonly name = 'UserError';
+  constructor(
+    message: string,
+    readonly hint?: string,
+    /** 2 for command-line usage mistakes, 1 for everything else. */
+    readonly exitCode: number = 1,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Errors from the native addon carry `message\nhint: ...`; Rust already phrased
+ * them for people, so they become UserErrors as they are.
+ */
+export function fromNative(err: unknown): unknown {
+  if (!(err instanceof Error) || err instanceof UserError) return err;
+  if ((err as { code?: unknown }).code !== 'GenericFailure') return err;
+  const [message, hint] = err.message.split('\nhint: ', 2);
+  return new UserError(message ?? err.message, hint);
+}
+
+/** Awaits a native call, turning its failures into UserErrors. */
+export async function native<T>(call: () => Promise<T> | T): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    throw fromNative(err);
+  }
+}
+
+/** `ENOENT: no such file or directory, open '/x'` -> `no such file or directory`. */
+export function describeFsError(err: unknown): string {
+  if (err && typeof err === 'object' && 'code' in err) {
+    const e = err as NodeJS.ErrnoException;
+    const known: Record<string, string> = {
+      ENOENT: 'no such file or directory',
+      EACCES: 'permission denied',
+      EISDIR: 'is a directory',
+      ENOTDIR: 'not a directory',
+      ENOSPC: 'no space left on device',
+      EEXIST: 'already exists',
+    };
+    if (e.code && known[e.code]) return known[e.code]!;
+  }
+  return err instanceof Error ? err.message : String(err);
+}

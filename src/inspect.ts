@@ -1,0 +1,35 @@
+/** `pyseal inspect EXE`: what an executable carries, read by the launcher's own code. */
+import { existsSync } from 'node:fs';
+
+import { native, UserError } from './errors.js';
+import type { Inspection } from './manifest.js';
+import { nativeAddon } from './native.js';
+import { formatBytes } from './progress.js';
+
+export async function inspect(path: string): Promise<Inspection> {
+  if (!existsSync(path)) throw new UserError(`${path} does not exist`);
+  return native(() => nativeAddon().inspectExecutable(path));
+}
+
+export function formatInspection(path: string, i: Inspection): string {
+  const m = i.manifest;
+  const entry = `${m.entry.module}:${m.entry.function}${m.entry.script ? ` (script ${m.entry.script})` : ''}`;
+  const lines = [
+    `${path}`,
+    `  app:          ${m.app} ${m.version}`,
+    `  build:        ${i.buildId}`,
+    `  entry point:  ${entry}`,
+    `  python:       ${m.python.version} (${m.python.executable})`,
+    `  target:       ${m.target}`,
+    `  self command: ${m.self_command}`,
+    `  built by:     ${m.builder}`,
+    `  size:         ${formatBytes(i.fileSize)} (launcher ${formatBytes(i.stubSize)}, payload ${formatBytes(i.payloadSize)})`,
+    `  blobs:`,
+  ];
+  const width = Math.max(...m.blobs.map((b) => b.name.length));
+  for (const b of m.blobs) {
+    const packed = b.source.from === 'payload' ? formatBytes(b.source.length) : '-';
+    lines.push(`    ${b.sha256.slice(0, 12)}  ${b.kind.padEnd(6)}  ${b.name.padEnd(width)}  ${formatBytes(b.size).padStart(9)} -> ${packed.padStart(9)}`);
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,131 @@
+/**
+ * The launcher stub: `launcher/` compiled by cargo for a target, once per
+ * (launcher sources, features, profile, target), then reused by every build of
+ * every app. The second build of anything does not run cargo.
+ */
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { type BuildCache, publishDir } from './cache.js';
+import { UserError } from './errors.js';
+import type { Reporter } from './progress.js';
+import type { Target } from './targets.js';
+
+/** The package root: holds Cargo.toml, Cargo.lock and launcher/. */
+export const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+export const STUB_PROFILE = 'stub';
+const CRATE = 'pyseal-launcher';
+
+export interface StubRequest {
+  target: Target;
+  /** Cargo features of the launcher crate (empty for embedded-only apps). */
+  features: string[];
+}
+
+export interface Stub {
+  path: string;
+  key: string;
+  /** Whether cargo ran for this build. */
+  compiled: boolean;
+}
+
+/** Everything that decides the stub's bytes. */
+async function stubKey(req: StubRequest): Promise<string> {
+  const hash = createHash('sha256');
+  const files = ['Cargo.toml', 'Cargo.lock', ...(await listFiles(join(PACKAGE_ROOT, 'launcher')))];
+  for (const file of files.sort()) {
+    hash.update(`${file}\0`);
+    hash.update(await readFile(join(PACKAGE_ROOT, file)));
+  }
+  hash.update(JSON.stringify({ profile: STUB_PROFILE, target: req.target.stub.rustTarget, features: [...req.features].sort() }));
+  return hash.digest('hex').slice(0, 32);
+}
+
+async function listFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const full = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...(await listFiles(full)));
+    else if (entry.isFile()) out.push(relative(PACKAGE_ROOT, full));
+  }
+  return out;
+}
+
+export async function ensureStub(req: StubRequest, cache: BuildCache, reporter: Reporter): Promise<Stub> {
+  const key = await stubKey(req);
+  const name = `pyseal-launcher${req.target.exeSuffix}`;
+  const dir = cache.path('stubs', key);
+  const path = join(dir, name);
+  if (existsSync(path)) return { path, key, compiled: false };
+
+  const targetDir = await cache.ensureDir('cargo');
+  const rustTarget = req.target.stub.rustTarget;
+  const args = [
+    'build',
+    '--manifest-path', join(PACKAGE_ROOT, 'Cargo.toml'),
+    '--package', CRATE,
+    '--bin', CRATE,
+    '--profile', STUB_PROFILE,
+    '--target', rustTarget,
+    '--no-default-features',
+    '--locked',
+  ];
+  if (req.features.length > 0) args.push('--features', req.features.join(','));
+  await runCargo(args, targetDir, rustTarget, reporter);
+
+  const built = join(targetDir, rustTarget, STUB_PROFILE, name);
+  const stubs = await cache.ensureDir('stubs');
+  const tmp = cache.temp(stubs, key);
+  await mkdir(tmp, { recursive: true });
+  try {
+    await copyFile(built, join(tmp, name));
+    await publishDir(tmp, dir);
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+  return { path, key, compiled: true };
+}
+
+function runCargo(args: string[], targetDir: string, rustTarget: string, reporter: Reporter): Promise<void> {
+  const cargo = process.env.CARGO ?? 'cargo';
+  const task = reporter.task(`compiling the launcher for ${rustTarget}`);
+  return new Promise<void>((resolve, reject) => {
+    const child = spawn(cargo, args, {
+      cwd: PACKAGE_ROOT,
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, CARGO_TARGET_DIR: targetDir, CARGO_TERM_COLOR: 'never', CARGO_TERM_PROGRESS_WHEN: 'never' },
+    });
+    let log = '';
+    child.stderr.on('data', (d: Buffer) => {
+      log += d.toString();
+      if (process.env.PYSEAL_DEBUG) process.stderr.write(d);
+      const compiling = /Compiling (\S+)/g;
+      let m: RegExpExecArray | null;
+      let last: string | undefined;
+      while ((m = compiling.exec(d.toString()))) last = m[1];
+      if (last) task.label(`compiling the launcher for ${rustTarget}: ${last}`);
+    });
+    child.on('error', (err: NodeJS.ErrnoException) => {
+      task.end();
+      reject(
+        err.code === 'ENOENT'
+          ? new UserError(`building the launcher needs cargo (Rust), which is not on PATH`, 'install Rust with rustup (https://rustup.rs), or set CARGO to its path')
+          : new UserError(`cannot run cargo: ${err.message}`),
+      );
+    });
+    child.on('close', (code) => {
+      task.end();
+      if (code === 0) return resolve();
+      if (/target may not be installed|can't find crate for `(std|core)`/.test(log)) {
+        return reject(new UserError(`the Rust target ${rustTarget} is not installed`, `run: rustup target add ${rustTarget}`));
+      }
+      const errors = log.split('\n').filter((l) => /^error/.test(l)).slice(0, 3).join('; ');
+      reject(new UserError(`cargo failed to build the launcher for ${rustTarget} (exit ${code})${errors ? `: ${errors}` : ''}`, 'run the same build with PYSEAL_DEBUG=1 to see cargo\'s output'));
+    });
+  });
+}

@@ -1,0 +1,79 @@
+/**
+ * Wheel file names (PEP 427) and whether a wheel's tags (PEP 425) fit a
+ * CPython version on a target.
+ */
+
+export interface WheelName {
+  /** Distribution name as written in the file name. */
+  distribution: string;
+  version: string;
+  build?: string;
+  pythonTags: string[];
+  abiTags: string[];
+  platformTags: string[];
+  /** `py3-none-any` form, for messages. */
+  tagString: string;
+}
+
+/** PEP 503 normalization: `Foo_Bar.baz` -> `foo-bar-baz`. */
+export function normalizeName(name: string): string {
+  return name.replace(/[-_.]+/g, '-').toLowerCase();
+}
+
+export function parseWheelName(fileName: string): WheelName | undefined {
+  if (!fileName.endsWith('.whl')) return undefined;
+  const parts = fileName.slice(0, -4).split('-');
+  if (parts.length !== 5 && parts.length !== 6) return undefined;
+  const [distribution, version] = parts as [string, string];
+  const build = parts.length === 6 ? parts[2] : undefined;
+  const [py, abi, plat] = parts.slice(-3) as [string, string, string];
+  if (!distribution || !version || !py || !abi || !plat) return undefined;
+  return {
+    distribution,
+    version,
+    ...(build ? { build } : {}),
+    pythonTags: py.split('.'),
+    abiTags: abi.split('.'),
+    platformTags: plat.split('.'),
+    tagString: `${py}-${abi}-${plat}`,
+  };
+}
+
+export interface PythonVersion {
+  major: number;
+  minor: number;
+}
+
+/** Whether one python/abi tag pair can be imported by CPython `major.minor`. */
+function interpreterFits(py: string, abi: string, v: PythonVersion): boolean {
+  const cp = `cp${v.major}${v.minor}`;
+  const pyMatch = /^(cp|py)(\d)(\d*)$/.exec(py);
+  if (!pyMatch) return false;
+  const [, impl, majorText, minorText] = pyMatch as unknown as [string, string, string, string];
+  const major = Number(majorText);
+  const minor = minorText === '' ? undefined : Number(minorText);
+  if (major !== v.major) return false;
+  if (abi === 'abi3') {
+    // Stable ABI: built for cp3N, runs on every CPython 3.M with M >= N.
+    return impl === 'cp' && minor !== undefined && minor <= v.minor;
+  }
+  if (abi === cp) return py === cp;
+  if (abi === 'none') {
+    if (impl === 'cp') return py === cp;
+    return minor === undefined || minor <= v.minor;
+  }
+  return false;
+}
+
+/**
+ * `undefined` when the wheel fits; otherwise why not, for the error message.
+ */
+export function incompatibility(wheel: WheelName, python: PythonVersion, platformTags: readonly string[]): string | undefined {
+  const platformOk = wheel.platformTags.some((p) => p === 'any' || platformTags.includes(p));
+  const interpreterOk = wheel.pythonTags.some((py) => wheel.abiTags.some((abi) => interpreterFits(py, abi, python)));
+  if (platformOk && interpreterOk) return undefined;
+  const reasons: string[] = [];
+  if (!interpreterOk) reasons.push(`not for CPython ${python.major}.${python.minor}`);
+  if (!platformOk) reasons.push(`not for this target's platform`);
+  return reasons.join(' and ');
+}
