@@ -339,8 +339,20 @@ fn write_file(entry: &mut impl Read, target: &Path, mode: u32, mtime: u64, opts:
     io::copy(entry, &mut file)?;
     let time = filetime::FileTime::from_unix_time(mtime as i64, 0);
     filetime::set_file_handle_times(&file, Some(time), Some(time))?;
+    start_writeback(&file);
     Ok(())
 }
+
+/// Asks the kernel to start writing the file to disk now, without waiting, so
+/// the flush before publishing a tree overlaps with decompressing the rest.
+#[cfg(target_os = "linux")]
+fn start_writeback(file: &File) {
+    use std::os::fd::AsRawFd;
+    unsafe { libc::sync_file_range(file.as_raw_fd(), 0, 0, libc::SYNC_FILE_RANGE_WRITE) };
+}
+
+#[cfg(not(target_os = "linux"))]
+fn start_writeback(_file: &File) {}
 
 #[cfg(unix)]
 fn make_symlink(target: &Path, link: &Path) -> Result<()> {

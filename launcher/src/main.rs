@@ -1,4 +1,10 @@
 fn main() {
+    // Rust ignores SIGPIPE; restore the default a shell gives every program, so
+    // `EXE self info | head` ends quietly and Python starts as it would from a shell.
+    #[cfg(unix)]
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let code = match pyseal_launcher::launch() {
         Ok(code) => code,
         Err(e) => {

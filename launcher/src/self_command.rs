@@ -170,13 +170,28 @@ fn disk_usage(path: &Path) -> u64 {
     }
 }
 
+/// `12.3 MB`, with integer arithmetic (float formatting would grow the launcher).
 fn human(bytes: u64) -> String {
     const UNITS: [&str; 4] = ["B", "KB", "MB", "GB"];
-    let mut value = bytes as f64;
     let mut unit = 0;
-    while value >= 1000.0 && unit < UNITS.len() - 1 {
-        value /= 1000.0;
+    let mut scale = 1u64;
+    while bytes / scale >= 1000 && unit < UNITS.len() - 1 {
+        scale *= 1000;
         unit += 1;
     }
-    if unit == 0 { format!("{bytes} B") } else { format!("{value:.1} {}", UNITS[unit]) }
+    if unit == 0 {
+        return format!("{bytes} B");
+    }
+    let tenths = bytes * 10 / scale;
+    format!("{}.{} {}", tenths / 10, tenths % 10, UNITS[unit])
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn human_sizes() {
+        assert_eq!(super::human(999), "999 B");
+        assert_eq!(super::human(1_250), "1.2 KB");
+        assert_eq!(super::human(80_049_000), "80.0 MB");
+    }
 }

@@ -1,0 +1,142 @@
+// @ts-check
+/**
+ * `npm run bench`: builds a hello-world app and measures, side by side in one run:
+ *   - cold build (stub compiled by cargo, blobs compressed) and warm rebuild
+ *   - executable and stub size
+ *   - first run beside `tar -I zstd -xf` of the same blobs (the floor)
+ *   - warm start beside the same app in a plain venv of the same CPython
+ *
+ * Timings are medians of interleaved runs. Set BENCH_RUNS to change the count.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { fixturePython } from '../test/fixtures/python.mjs';
+import { demoApp } from '../test/fixtures/wheels.mjs';
+
+const ROOT = join(import.meta.dirname, '..');
+const CLI = join(ROOT, 'dist', 'cli.js');
+const RUNS = Number(process.env.BENCH_RUNS ?? 15);
+const LEVEL = Number(process.env.BENCH_LEVEL ?? 19);
+
+const work = mkdtempSync(join(tmpdir(), 'pyseal-bench-'));
+const cacheDir = join(work, 'build-cache');
+const log = (s) => process.stderr.write(`${s}\n`);
+
+/** @param {() => void} fn */
+function time(fn) {
+  const t = process.hrtime.bigint();
+  fn();
+  return Number(process.hrtime.bigint() - t) / 1e6;
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+/** @param {string} cmd @param {string[]} args @param {NodeJS.ProcessEnv} [env] */
+function run(cmd, args, env = {}) {
+  const r = spawnSync(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr}`);
+  return r.stdout.toString();
+}
+
+log('bench: preparing fixtures (CPython from this machine, demo wheels)');
+const py = fixturePython();
+const wheels = join(work, 'wheels');
+const demo = demoApp(wheels);
+
+const buildArgs = (out) => ['build', '--distribution', py.archive, '--wheel', demo.app, '--wheel', demo.lib, '--out', out, '--level', String(LEVEL), '--quiet'];
+const buildEnv = { PYSEAL_BUILD_CACHE: cacheDir };
+
+log('bench: cold build (compiles the launcher stub, compresses every blob)');
+const exe = join(work, 'hello');
+const coldBuild = time(() => run(process.execPath, [CLI, ...buildArgs(exe)], buildEnv));
+log('bench: warm rebuilds');
+const warmBuilds = [];
+for (let i = 0; i < 5; i++) warmBuilds.push(time(() => run(process.execPath, [CLI, ...buildArgs(join(work, `hello-rebuild-${i}`))], buildEnv)));
+const demo2 = demoApp(join(work, 'wheels2'), { version: '1.0.1', greeting: 'hi' });
+const changedBuild = time(() =>
+  run(process.execPath, [CLI, 'build', '--distribution', py.archive, '--wheel', demo2.app, '--wheel', demo2.lib, '--out', join(work, 'hello-changed'), '--level', String(LEVEL), '--quiet'], buildEnv),
+);
+
+const inspection = JSON.parse(run(process.execPath, [CLI, 'inspect', '--json', exe]));
+const exeSize = statSync(exe).size;
+const stubSize = inspection.stubSize;
+
+// The floor: the same blob frames unpacked by tar and zstd, one after another.
+const blobFiles = inspection.manifest.blobs.map((b) => join(cacheDir, 'blobs', `${b.sha256}.${LEVEL}.zst`));
+const firstRuns = [];
+const tarRuns = [];
+log(`bench: first runs vs tar -I zstd (${RUNS} each, interleaved)`);
+for (let i = 0; i < RUNS; i++) {
+  const home = join(work, `home-${i}`);
+  firstRuns.push(time(() => run(exe, ['bench'], { PYSEAL_HOME: home })));
+  const dest = join(work, `tar-${i}`);
+  tarRuns.push(
+    time(() => {
+      for (const [j, f] of blobFiles.entries()) {
+        const d = join(dest, String(j));
+        mkdirSync(d, { recursive: true });
+        execFileSync('tar', ['-I', 'zstd', '-xf', f, '-C', d]);
+      }
+    }),
+  );
+}
+// Trees are deleted only after all timings: on ext4 mounted with `discard`,
+// deleting 80 MB slows whatever runs next.
+
+log('bench: plain venv with the same CPython and wheels');
+const venv = join(work, 'venv');
+run(py.python, ['-m', 'venv', venv]);
+run(join(venv, 'bin', 'python'), ['-m', 'pip', 'install', '-q', '--no-index', '--no-deps', demo.app, demo.lib], { PIP_FIND_LINKS: '' });
+const venvCmd = join(venv, 'bin', demo.name);
+const warmHome = { PYSEAL_HOME: join(work, 'home-0') };
+run(exe, ['warm-up'], warmHome);
+run(venvCmd, ['warm-up']);
+// What pyseal runs on a warm start, minus the launcher: the environment's
+// Python on the same entry script. The difference is the launcher's cost.
+const envDir = run(exe, ['--where'], warmHome).split('\n')[1];
+const entryScript = join(envDir, 'bin', 'pyseal-entry.py');
+const venvPython = join(venv, 'bin', 'python');
+const warmRuns = [];
+const venvRuns = [];
+const bareRuns = [];
+log(`bench: warm starts vs plain venv (${RUNS * 4} each, interleaved)`);
+for (let i = 0; i < RUNS * 4; i++) {
+  warmRuns.push(time(() => run(exe, ['bench'], warmHome)));
+  venvRuns.push(time(() => run(venvCmd, ['bench'])));
+  bareRuns.push(time(() => run(venvPython, [entryScript, venvCmd, 'bench'])));
+}
+
+const mb = (n) => `${(n / 1e6).toFixed(2)} MB`;
+const kb = (n) => `${(n / 1e3).toFixed(0)} KB`;
+const ms = (n) => `${n.toFixed(1)} ms`;
+const first = median(firstRuns);
+const floor = median(tarRuns);
+const warm = median(warmRuns);
+const plain = median(venvRuns);
+const bare = median(bareRuns);
+const rows = [
+  ['cold build (stub compiled)', ms(coldBuild), ''],
+  ['warm rebuild (nothing changed)', ms(median(warmBuilds)), 'target <= 1000 ms'],
+  ['rebuild after an app change', ms(changedBuild), ''],
+  ['executable size', mb(exeSize), `zstd level ${LEVEL}`],
+  ['embedded stub size', kb(stubSize), 'target <= 800 KB'],
+  ['first run', ms(first), ''],
+  ['tar -I zstd -xf, same blobs', ms(floor), ''],
+  ['first run / tar floor', `${(first / floor).toFixed(2)}x`, 'target <= 1.5x'],
+  ['warm start', ms(warm), ''],
+  ['plain venv: console script', ms(plain), 'pip\'s wrapper (imports re)'],
+  ['plain venv: python + entry script', ms(bare), 'the same script pyseal runs'],
+  ['warm start / venv console script', `${(warm / plain).toFixed(3)}x`, 'target <= 1.05x'],
+  ['warm start / venv python + script', `${(warm / bare).toFixed(3)}x`, 'launcher overhead alone'],
+];
+const width = Math.max(...rows.map((r) => r[0].length));
+console.log(`pyseal bench: CPython ${py.version}, demo app ${demo.name} + 1 dependency, ${RUNS} runs (medians)`);
+for (const [k, v, note] of rows) console.log(`  ${k.padEnd(width)}  ${v.padStart(10)}  ${note}`);
+rmSync(work, { recursive: true, force: true });
