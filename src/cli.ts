@@ -76,13 +76,13 @@ function parse<O extends NonNullable<ParseArgsConfig['options']>>(args: string[]
     return parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (err) {
     const text = err instanceof Error ? err.message : String(err);
-    const option = /'(-[^']*)'/.exec(text)?.[1];
+    const option = /'(-[^' ]*)/.exec(text)?.[1];
     const code = (err as { code?: string }).code;
     const message =
       code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION'
         ? `unknown option ${option ?? text}`
         : code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE'
-          ? `option ${option ?? ''} needs a value`.replace('  ', ' ')
+          ? `option ${option ?? text} needs a value`
           : text.split('\n')[0]!;
     throw new UserError(message, `run \`pyseal ${command} --help\` for the options`, 2);
   }

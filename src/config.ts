@@ -108,9 +108,11 @@ export async function loadConfig(projectDir: string, flags: BuildFlags, cwd = pr
   if (distribution) config.distribution = distribution;
   const sha = flags.distributionSha256 ?? (fromToml('distribution-sha256') as string | undefined);
   if (sha) config.distributionSha256 = sha;
-  const script = flags.script ?? (fromToml('script') as string | undefined);
+  // What to run is one setting: a flag for either replaces both from the file.
+  const runFlags = flags.script !== undefined || flags.entry !== undefined;
+  const script = runFlags ? flags.script : (fromToml('script') as string | undefined);
   if (script) config.script = script;
-  const entry = flags.entry ?? (fromToml('entry') as string | undefined);
+  const entry = runFlags ? flags.entry : (fromToml('entry') as string | undefined);
   if (entry) config.entry = entry;
   const out = cliPath(flags.out) ?? tomlPath(fromToml('out'));
   if (out) config.out = out;

@@ -87,7 +87,8 @@ async function unpack(archive: string, root: string, target: Target, cache: Buil
   try {
     const blob = await native(() => nativeAddon().extractArchive(archive, tmp)).catch((err: unknown) => {
       if (err instanceof UserError) {
-        throw new UserError(`cannot use distribution ${archive}: ${err.message}`, 'pass a python-build-standalone install_only archive (.tar.gz or .tar.zst)');
+        const message = err.message.startsWith(archive) ? `distribution ${err.message}` : `cannot use distribution ${archive}: ${err.message}`;
+        throw new UserError(message, 'pass a python-build-standalone install_only archive (.tar.gz or .tar.zst)');
       }
       throw err;
     });

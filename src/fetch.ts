@@ -147,7 +147,19 @@ function downloadError(url: string, err: unknown): UserError {
     const what = err.status === 404 ? 'not found (HTTP 404)' : `the server answered HTTP ${err.status}`;
     return new UserError(`cannot download ${url}: ${what}`, 'check the URL, or use a mirror that has the file');
   }
-  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-  const detail = cause?.code ?? cause?.message ?? (err instanceof Error ? err.message : String(err));
+  const e = err as { code?: string; message?: string; cause?: { code?: string; message?: string } };
+  const code = e.cause?.code ?? e.code;
+  const known: Record<string, string> = {
+    ECONNREFUSED: 'connection refused',
+    ECONNRESET: 'the connection was reset',
+    ENOTFOUND: 'host not found',
+    EAI_AGAIN: 'host name lookup failed',
+    ETIMEDOUT: 'timed out',
+    UND_ERR_CONNECT_TIMEOUT: 'timed out connecting',
+    UND_ERR_HEADERS_TIMEOUT: 'no answer within 30 s',
+    UND_ERR_BODY_TIMEOUT: 'the download stalled for 30 s',
+    UND_ERR_SOCKET: 'the connection broke',
+  };
+  const detail = (code && known[code]) ?? e.cause?.message ?? e.message ?? String(err);
   return new UserError(`cannot download ${url}: ${detail}`, 'check the network connection, or the HTTPS_PROXY / HTTP_PROXY / NO_PROXY settings');
 }

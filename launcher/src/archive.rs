@@ -144,7 +144,21 @@ pub fn extract_tar(source: impl Read + Send, dest: &Path, what: &str, opts: Extr
 }
 
 fn stream_error(what: &str, e: &io::Error) -> Error {
-    Error::corrupt(format!("{what} is damaged: {}", crate::error::describe_io(e)))
+    Error::corrupt(format!("{what} is damaged: {}", describe_stream_error(e)))
+}
+
+/// One short line for a failed read of an archive stream. The tar crate's own
+/// messages can quote raw header bytes, which must not reach a terminal.
+fn describe_stream_error(e: &io::Error) -> String {
+    let text = crate::error::describe_io(e);
+    if e.kind() == io::ErrorKind::UnexpectedEof || text.contains("unexpected EOF") || text.contains("unexpected end") {
+        return "it ends early (truncated?)".into();
+    }
+    if text.contains("numeric field") || text.contains("cksum") || text.contains("checksum mismatch") {
+        return "a tar header is invalid (corrupt, or not a tar archive)".into();
+    }
+    let line: String = text.lines().next().unwrap_or("").chars().filter(|c| !c.is_control()).take(160).collect();
+    if line.is_empty() { "unreadable data".into() } else { line }
 }
 
 struct ChannelReader {

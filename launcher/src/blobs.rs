@@ -118,19 +118,24 @@ fn extract_one(payload: &Payload, blob: &Blob, tmp: &PathBuf, done: &AtomicU64) 
         .map_err(|e| Error::new(format!("cannot start zstd for {what}: {e}")))?;
     decoder.window_log_max(31).map_err(|e| Error::new(format!("cannot configure zstd for {what}: {e}")))?;
     let counted = CountingReader { inner: decoder, done };
-    let (sha, size) = archive::extract_tar(counted, tmp, &what, ExtractOptions { read_only: true })
-        .map_err(|e| if e.corrupt { damaged(payload, &e.message) } else { e })?;
+    // Errors read "<exe> (blob <name>) is damaged: <what went wrong>".
+    let (sha, size) =
+        archive::extract_tar(counted, tmp, &what, ExtractOptions { read_only: true }).map_err(|e| match e.corrupt {
+            true => e.with_hint(DAMAGED_HINT),
+            false => e,
+        })?;
     if hex(&sha) != blob.sha256 || size != blob.size {
-        return Err(damaged(payload, &format!("blob {} does not match its checksum", blob.name)));
+        return Err(Error::corrupt(format!(
+            "{} is damaged: blob {} does not match its checksum",
+            payload.path.display(),
+            blob.name
+        ))
+        .with_hint(DAMAGED_HINT));
     }
     Ok(())
 }
 
-fn damaged(payload: &Payload, detail: &str) -> Error {
-    let detail = detail.strip_prefix(&format!("{} ", payload.path.display())).unwrap_or(detail);
-    Error::corrupt(format!("{} is damaged: {detail}", payload.path.display()))
-        .with_hint("download or build the executable again; nothing was installed")
-}
+const DAMAGED_HINT: &str = "download or build the executable again; nothing was installed";
 
 struct CountingReader<'a, R> {
     inner: R,
