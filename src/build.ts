@@ -157,12 +157,24 @@ function checkDuplicates(staged: StagedWheel[]): void {
   }
 }
 
-/** The app's own wheel: the one named like the project, else the first given. */
+/**
+ * The app's own wheel: the one named like the project; else the one providing
+ * --script; else the first --wheel; else (directories only) the one wheel
+ * with console scripts; else the first.
+ */
 function pickApp(config: Config, staged: StagedWheel[]): StagedWheel {
   const projectName = config.project?.name;
   if (projectName) {
     const match = staged.find((s) => normalizeName(s.info.name) === normalizeName(projectName));
     if (match) return match;
+  }
+  if (config.script) {
+    const providers = staged.filter((s) => config.script! in s.info.consoleScripts);
+    if (providers.length === 1) return providers[0]!;
+  }
+  if (config.wheels.length === 0) {
+    const withScripts = staged.filter((s) => Object.keys(s.info.consoleScripts).length > 0);
+    if (withScripts.length === 1) return withScripts[0]!;
   }
   return staged[0]!;
 }

@@ -1,4 +1,5 @@
 /** End to end: `pyseal build` makes an executable that installs itself and runs the app. */
+import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -6,9 +7,8 @@ import { describe, expect, it } from 'vitest';
 
 import { build } from '../src/build.js';
 import { Reporter } from '../src/progress.js';
-// @ts-expect-error plain JS fixture module
 import { demoApp, extensionWheel, makeWheel } from './fixtures/wheels.mjs';
-import { buildApp, fixtures, LEVEL, listTree, names, pyseal, runExe, tempDir } from './helpers.js';
+import { buildApp, CLI, fixtures, LEVEL, listTree, names, pyseal, runExe, tempDir } from './helpers.js';
 
 describe('a built executable', () => {
   it('installs on first run and runs the app with the user\'s arguments, stdin, environment and exit code', () => {
@@ -132,12 +132,14 @@ describe('building', () => {
     expect(two.compressedBlobs).toBe(0);
     expect(readFileSync(two.out).equals(readFileSync(one.out))).toBe(true);
 
-    // A new app version re-compresses only the app's own blob.
-    const changed = demoApp(join(dir, 'wheels'), { version: '1.0.1' });
+    // A new app version re-compresses only the app's own blob. (The version is
+    // new on every run: the shared build cache outlives test runs.)
+    const version = `1.0.${Date.now()}`;
+    const changed = demoApp(join(dir, 'wheels'), { version });
     const three = await build({ ...opts, wheels: [changed.app, f.wheels.lib], out: join(dir, 'three') });
     expect(three.compiledStub).toBe(false);
     expect(three.compressedBlobs).toBe(1);
-    expect(three.manifest.version).toBe('1.0.1');
+    expect(three.manifest.version).toBe(version);
   });
 
   it('reads [tool.pyseal] from pyproject.toml, with flags on top', () => {
@@ -159,6 +161,38 @@ describe('building', () => {
     expect(override.code).toBe(0);
     const inspected = JSON.parse(pyseal(['inspect', '--json', join(dir, 'other')]).stdout);
     expect(inspected.manifest.self_command).toBe('admin');
+  });
+
+  it('takes every wheel in a --wheels directory', () => {
+    const dir = tempDir();
+    const f = fixtures();
+    const wheels = join(dir, 'wheels');
+    // Named to sort after its dependency: the app is the wheel with console scripts.
+    demoApp(wheels, { name: 'zed-app' });
+    const out = join(dir, 'zed-app');
+    const r = pyseal(['build', '--quiet', '--distribution', f.python.archive, '--wheels', wheels, '--level', LEVEL, '--out', out], { cwd: dir });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const inspected = JSON.parse(pyseal(['inspect', '--json', out]).stdout);
+    expect(inspected.manifest.blobs.map((b: { name: string }) => b.name).sort()).toEqual(['cpython-' + f.python.version, 'greetlib-2.1', 'zed-app-1.0.0']);
+    expect(inspected.manifest.app).toBe('zed-app');
+    expect(runExe(out, [], { home: join(dir, 'home') }).stdout).toContain('hello, world!');
+  });
+
+  it('shows progress on a terminal, and nothing otherwise', () => {
+    const dir = tempDir();
+    const f = fixtures();
+    const cache = join(dir, 'cache');
+    cpSync(join(f.buildCache, 'stubs'), join(cache, 'stubs'), { recursive: true });
+    const args = ['build', '--distribution', f.python.archive, '--wheel', f.wheels.app, '--wheel', f.wheels.lib, '--level', '12'];
+    const command = [process.execPath, CLI, ...args, '--out', join(dir, 'tty')].map((a) => `'${a}'`).join(' ');
+    // `script` gives the build a pseudo-terminal; CI= because CI=true turns progress off.
+    const tty = spawnSync('script', ['-qec', command, '/dev/null'], { env: { ...process.env, PYSEAL_BUILD_CACHE: cache, CI: '' }, encoding: 'utf8' });
+    expect(tty.status).toBe(0);
+    expect(tty.stdout).toMatch(/\r\x1b\[2K\S+ (unpacking|compressing)/);
+    expect(tty.stdout).toMatch(/built .*tty/);
+    const piped = pyseal([...args, '--out', join(dir, 'piped')], { buildCache: cache });
+    expect(piped.stderr).toBe('');
   });
 
   it('prints what an executable carries', () => {

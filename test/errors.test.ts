@@ -8,7 +8,6 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-// @ts-expect-error plain JS fixture module
 import { makeWheel } from './fixtures/wheels.mjs';
 import { expectUserError, fixtures, LEVEL, pyseal, tempDir } from './helpers.js';
 

@@ -10,9 +10,7 @@ import { join } from 'node:path';
 
 import type { TestProject } from 'vitest/node';
 
-// @ts-expect-error plain JS fixture module
 import { FIXTURES, fixturePython, fixturePythonZst } from './fixtures/python.mjs';
-// @ts-expect-error plain JS fixture module
 import { demoApp } from './fixtures/wheels.mjs';
 
 export interface Fixtures {

@@ -1,10 +1,9 @@
 /** `EXE self ...`: info, python, remove, restore, and the configurable word. */
-import { chmodSync, existsSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { beforeAll, describe, expect, it } from 'vitest';
 
-// @ts-expect-error plain JS fixture module
 import { demoApp } from './fixtures/wheels.mjs';
 import { buildApp, expectUserError, names, runExe, tempDir } from './helpers.js';
 
@@ -55,6 +54,7 @@ describe('self commands', () => {
     runExe(exe, [], { home });
     runExe(other, [], { home });
     const blobsBefore = names(join(home, 'blobs'));
+    mkdirSync(join(home, 'blobs', `.tmp-${'0'.repeat(64)}-12345`)); // a killed run's leftovers
     const r = runExe(exe, ['self', 'remove'], { home });
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^removed hello-app 1\.0\.0 from .* \(\d+(\.\d)? [KM]?B freed\)\n$/);
@@ -65,6 +65,8 @@ describe('self commands', () => {
     expect(blobsAfter.length).toBe(blobsBefore.length - 1);
     expect(blobsAfter.filter((b) => existsSync(join(home, 'blobs', b, 'site-packages', 'hello_app')))).toEqual([]);
     expect(runExe(other, [], { home }).stdout).toContain('hello, world!');
+    // What killed runs leave behind goes too.
+    expect(names(join(home, 'blobs')).filter((n) => n.startsWith('.tmp-'))).toEqual([]);
     // Removing again says so; running again reinstalls.
     expect(runExe(exe, ['self', 'remove'], { home }).stdout).toMatch(/was not installed/);
     expect(runExe(exe, [], { home }).stdout).toContain('hello, world!');

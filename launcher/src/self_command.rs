@@ -125,32 +125,38 @@ fn restore(cache: &Cache, payload: &Payload) -> Result<()> {
     install(cache, payload)
 }
 
-/// Removes blobs no complete environment names. Caller holds the `gc` lock.
+/// Removes blobs no complete environment names, and the debris of killed runs.
+/// Caller holds the `gc` lock exclusively: every installer holds it shared for
+/// its whole run, so nothing in the cache is in progress now, every `.tmp-*`
+/// is dead, and no process waits on a blob or environment lock file.
 fn collect_garbage(cache: &Cache) -> Result<u64> {
     let mut in_use = std::collections::HashSet::new();
     for app in read_dir_names(&cache.envs()) {
         let app_dir = cache.envs().join(&app);
         for env in read_dir_names(&app_dir) {
-            if env.starts_with(".tmp-") {
-                continue;
-            }
-            match environment::blobs_in_use(&app_dir.join(&env)) {
-                Some(blobs) => in_use.extend(blobs),
-                // Not complete and not being built (we hold the gc lock): debris.
-                None => {
-                    let _ = cache::remove_tree(&app_dir.join(&env));
+            let path = app_dir.join(&env);
+            match environment::blobs_in_use(&path) {
+                Some(blobs) if !env.starts_with(".tmp-") => in_use.extend(blobs),
+                _ => {
+                    let _ = cache::remove_tree(&path);
                 }
             }
         }
+        let _ = fs::remove_dir(&app_dir); // only if now empty
     }
     let mut freed = 0;
     for name in read_dir_names(&cache.blobs()) {
-        if name.starts_with(".tmp-") || in_use.contains(&name) {
+        if in_use.contains(&name) {
             continue;
         }
         let dir = cache.blobs().join(&name);
         freed += disk_usage(&dir);
         cache::remove_tree(&dir).ctx("remove", &dir)?;
+    }
+    for name in read_dir_names(&cache.locks()) {
+        if name != "gc.lock" {
+            let _ = fs::remove_file(cache.locks().join(name));
+        }
     }
     Ok(freed)
 }
