@@ -75,8 +75,11 @@ const tarRuns = [];
 log(`bench: first runs vs tar -I zstd (${RUNS} each, interleaved)`);
 for (let i = 0; i < RUNS; i++) {
   const home = join(work, `home-${i}`);
+  // Each timed run starts with nothing dirty waiting for the disk.
+  execFileSync('sync');
   firstRuns.push(time(() => run(exe, ['bench'], { PYSEAL_HOME: home })));
   const dest = join(work, `tar-${i}`);
+  execFileSync('sync');
   tarRuns.push(
     time(() => {
       for (const [j, f] of blobFiles.entries()) {

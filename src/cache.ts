@@ -2,9 +2,8 @@
  * The build cache: everything pyseal can reuse between builds of any app.
  *
  *   downloads/<sha256>           fetched files, named by content
- *   distributions/<sha256>/      unpacked distribution archives (for byte-compiling)
- *   stages/<key>/                installed + byte-compiled wheel trees
- *   stages/<key>.json            what a stage holds: blob name and wheel metadata
+ *   distributions/<sha256>-<layout>/  unpacked distribution archive (tree/) and what it is (meta.json)
+ *   stages/<key>/                an installed, byte-compiled wheel (tree/) and its metadata (meta.json)
  *   blobs/<sha256>.<level>.zst   compressed blobs
  *   stubs/<key>/                 compiled launcher stubs
  *   cargo/                       cargo's target directory for stub builds
@@ -15,6 +14,12 @@
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
+
+/**
+ * Bumped whenever an entry's layout changes, and part of every entry's name, so
+ * a newer pyseal never mistakes an older one's entry for its own.
+ */
+export const CACHE_LAYOUT = 2;
 
 export function buildCacheRoot(env: NodeJS.ProcessEnv = process.env): string {
   if (env.PYSEAL_BUILD_CACHE) return resolve(env.PYSEAL_BUILD_CACHE);

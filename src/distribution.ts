@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 
-import { type BuildCache, publishDir } from './cache.js';
+import { type BuildCache, CACHE_LAYOUT, publishDir } from './cache.js';
 import { native, UserError } from './errors.js';
 import { fetchToCache } from './fetch.js';
 import { nativeAddon, type BlobHash } from './native.js';
@@ -67,42 +67,41 @@ export async function prepareDistribution(spec: DistributionSpec, target: Target
     }
   }
 
-  const root = cache.path('distributions', archiveSha256);
-  const metaPath = `${root}.json`;
-  let meta: Meta | undefined;
-  if (existsSync(metaPath) && existsSync(root)) {
-    meta = JSON.parse(await readFile(metaPath, 'utf8')) as Meta;
-  } else {
-    meta = await unpack(archive, root, target, cache, reporter);
-    await writeFile(metaPath, JSON.stringify(meta));
-  }
+  const entry = cache.path('distributions', `${archiveSha256}-${CACHE_LAYOUT}`);
+  const metaPath = join(entry, 'meta.json');
+  const meta = existsSync(metaPath) ? (JSON.parse(await readFile(metaPath, 'utf8')) as Meta) : await unpack(archive, entry, target, cache, reporter);
+  const root = join(entry, 'tree');
   const [major, minor] = meta.version.split('.').map(Number) as [number, number];
   return { archive, archiveSha256, version: meta.version, major, minor, interpreter: meta.interpreter, root, blob: meta.blob };
 }
 
-async function unpack(archive: string, root: string, target: Target, cache: BuildCache, reporter: Reporter): Promise<Meta> {
+/** Unpacks into `entry/tree` and records `entry/meta.json`; both appear by one rename. */
+async function unpack(archive: string, entry: string, target: Target, cache: BuildCache, reporter: Reporter): Promise<Meta> {
   const dir = await cache.ensureDir('distributions');
   const tmp = cache.temp(dir, 'unpack');
+  const tree = join(tmp, 'tree');
   const task = reporter.task(`unpacking ${basename(archive)}`);
   try {
-    const blob = await native(() => nativeAddon().extractArchive(archive, tmp)).catch((err: unknown) => {
+    const blob = await native(() => nativeAddon().extractArchive(archive, tree)).catch((err: unknown) => {
       if (err instanceof UserError) {
         const message = err.message.startsWith(archive) ? `distribution ${err.message}` : `cannot use distribution ${archive}: ${err.message}`;
         throw new UserError(message, 'pass a python-build-standalone install_only archive (.tar.gz or .tar.zst)');
       }
       throw err;
     });
-    const version = await detectVersion(tmp, archive);
+    const version = await detectVersion(tree, archive);
     const [major, minor] = version.split('.').map(Number) as [number, number];
     const interpreter = target.interpreter(major, minor);
-    if (!existsSync(join(tmp, interpreter))) {
+    if (!existsSync(join(tree, interpreter))) {
       throw new UserError(
         `${archive} is not a python-build-standalone install_only archive for ${target.triple}: it has no ${interpreter}`,
         'pass the install_only or install_only_stripped archive built for this target',
       );
     }
-    await publishDir(tmp, root);
-    return { version, interpreter, blob };
+    const meta: Meta = { version, interpreter, blob };
+    await writeFile(join(tmp, 'meta.json'), JSON.stringify(meta));
+    await publishDir(tmp, entry);
+    return meta;
   } finally {
     task.end();
     await rm(tmp, { recursive: true, force: true });

@@ -10,15 +10,13 @@ import { existsSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 
-import { type BuildCache, publishDir } from './cache.js';
+import { type BuildCache, CACHE_LAYOUT, publishDir } from './cache.js';
 import type { Distribution } from './distribution.js';
 import { native, UserError } from './errors.js';
 import type { WheelInfo } from './manifest.js';
 import { type BlobHash, nativeAddon } from './native.js';
 import type { Reporter } from './progress.js';
 
-/** Bump when the staged tree's layout or content rules change. */
-const STAGE_FORMAT = 1;
 /** Every file in a wheel blob gets this mtime (1980-01-01, the zip epoch), so
  * the same wheel makes the same blob on any machine on any day. */
 export const WHEEL_MTIME = 315532800;
@@ -51,43 +49,43 @@ export async function stageWheels(
   const stagesDir = await cache.ensureDir('stages');
   const keyOf = (sha256: string) =>
     createHash('sha256')
-      .update(JSON.stringify([STAGE_FORMAT, sha256, `${dist.major}.${dist.minor}`, options.compileWith ? 'compiled' : 'plain']))
+      .update(JSON.stringify([CACHE_LAYOUT, sha256, `${dist.major}.${dist.minor}`, options.compileWith ? 'compiled' : 'plain']))
       .digest('hex')
       .slice(0, 32);
 
   const result: (StagedWheel | undefined)[] = [];
-  const fresh: { index: number; tmp: string; key: string; info: WheelInfo }[] = [];
+  const fresh: { index: number; tmp: string; key: string }[] = [];
   for (const [index, wheel] of wheels.entries()) {
     const key = keyOf(wheel.sha256);
-    const dir = join(stagesDir, key);
-    const metaPath = `${dir}.json`;
-    if (existsSync(metaPath) && existsSync(dir)) {
+    const metaPath = join(stagesDir, key, 'meta.json');
+    if (existsSync(metaPath)) {
       const meta = JSON.parse(await readFile(metaPath, 'utf8')) as StageMeta;
-      result[index] = { ...wheel, wheel: wheel.path, info: meta.info, dir, blob: meta.blob };
+      result[index] = { wheel: wheel.path, sha256: wheel.sha256, info: meta.info, dir: join(stagesDir, key, 'tree'), blob: meta.blob };
     } else {
-      fresh.push({ index, tmp: cache.temp(stagesDir, key), key, info: undefined as unknown as WheelInfo });
+      fresh.push({ index, tmp: cache.temp(stagesDir, key), key });
     }
   }
   if (fresh.length === 0) return result as StagedWheel[];
 
   const task = reporter.task(`installing ${fresh.length} wheel${fresh.length === 1 ? '' : 's'}`);
   try {
+    const infos: WheelInfo[] = [];
     for (const item of fresh) {
-      const wheel = wheels[item.index]!;
-      item.info = await native(() => nativeAddon().installWheel(wheel.path, item.tmp));
+      infos.push(await native(() => nativeAddon().installWheel(wheels[item.index]!.path, join(item.tmp, 'tree'))));
     }
     if (options.compileWith) {
       task.label(`byte-compiling ${fresh.length} wheel${fresh.length === 1 ? '' : 's'}`);
-      await byteCompile(options.compileWith, fresh.map((f) => f.tmp));
+      await byteCompile(options.compileWith, fresh.map((f) => join(f.tmp, 'tree')));
     }
-    for (const item of fresh) {
+    for (const [i, item] of fresh.entries()) {
       const wheel = wheels[item.index]!;
-      const blob = await native(() => nativeAddon().hashBlob({ dir: item.tmp, mtime: WHEEL_MTIME }));
-      const dir = join(stagesDir, item.key);
-      await rm(dir, { recursive: true, force: true });
-      await publishDir(item.tmp, dir);
-      await writeFile(`${dir}.json`, JSON.stringify({ info: item.info, blob } satisfies StageMeta));
-      result[item.index] = { wheel: wheel.path, sha256: wheel.sha256, info: item.info, dir, blob };
+      const info = infos[i]!;
+      const blob = await native(() => nativeAddon().hashBlob({ dir: join(item.tmp, 'tree'), mtime: WHEEL_MTIME }));
+      await writeFile(join(item.tmp, 'meta.json'), JSON.stringify({ info, blob } satisfies StageMeta));
+      // Tree and metadata appear together, by one rename; a concurrent build
+      // that got there first keeps its equal copy.
+      await publishDir(item.tmp, join(stagesDir, item.key));
+      result[item.index] = { wheel: wheel.path, sha256: wheel.sha256, info, dir: join(stagesDir, item.key, 'tree'), blob };
     }
   } finally {
     task.end();
