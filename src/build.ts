@@ -2,22 +2,26 @@
  * `pyseal build`: the one orchestrator. Every step lives in its own module; this
  * file decides their order and what flows between them.
  *
- *   config -> target -> distribution -> wheels (tag check, stage) -> entry point
- *          -> stub (cargo, cached)  }  in parallel
- *          -> blobs (zstd, cached)  }
- *          -> executable (native writer: temp file, then rename)
+ *   config -> target -> distribution (--distribution, or --python via the catalog)
+ *          -> the project's wheel (PEP 517)  -> dependencies (lock, or pip) -> wheels
+ *          -> tag check -> stage -> entry point
+ *          -> stub (cargo, cached, started first, in parallel)
+ *          -> blobs (zstd, cached) -> executable (native writer: temp file, then rename)
  */
 import { existsSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 
 import { BuildCache, buildCacheRoot } from './cache.js';
+import { downloadUrl, findPython, loadCatalog, newestPython } from './catalog.js';
 import { type BuildFlags, type Config, loadConfig } from './config.js';
 import { type Distribution, prepareDistribution } from './distribution.js';
 import { native, UserError } from './errors.js';
 import { type BlobRecord, MANIFEST_SCHEMA, type Manifest } from './manifest.js';
 import { type BlobSource, nativeAddon } from './native.js';
+import { buildWheel, type HostPython, isBuildable } from './pep517.js';
 import { Reporter } from './progress.js';
+import { type Requirements, type ResolveContext, resolveDependencies } from './resolve.js';
 import { type StagedWheel, stageWheels, WHEEL_MTIME } from './stage.js';
 import { ensureStub } from './stub.js';
 import { incompatibility, normalizeName, parseWheelName } from './tags.js';
@@ -34,6 +38,10 @@ export interface BuildOptions extends BuildFlags {
 
 export interface BuildResult {
   out: string;
+  /** The lock file written or reused, when dependencies were resolved. */
+  lockFile?: string;
+  /** The lock was fresh: nothing was resolved this time. */
+  resolvedNothing: boolean;
   manifest: Manifest;
   /** Bytes of the whole executable and of its stub. */
   size: number;
@@ -44,24 +52,65 @@ export interface BuildResult {
 }
 
 export async function build(options: BuildOptions = {}): Promise<BuildResult> {
+  // A failed build stops the stub's cargo run rather than wait for it.
+  const abort = new AbortController();
+  try {
+    return await buildWith(options, abort.signal);
+  } catch (err) {
+    abort.abort();
+    throw err;
+  }
+}
+
+async function buildWith(options: BuildOptions, signal: AbortSignal): Promise<BuildResult> {
   const reporter = options.reporter ?? new Reporter();
   const cache = new BuildCache(options.cacheDir ?? buildCacheRoot());
   const config = await loadConfig(options.projectDir ?? '.', options);
   const target = resolveTarget(config.target);
+  const targetIsHost = isHost(target);
 
-  const wheelFiles = await collectWheels(config);
-  if (!config.distribution) {
-    throw new UserError('no Python distribution given', 'pass --distribution with a python-build-standalone install_only archive (path or URL)', 2);
-  }
-  const dist = await prepareDistribution({ location: config.distribution, sha256: config.distributionSha256 }, target, cache, reporter);
-  checkTags(wheelFiles, dist, target);
-
-  // The stub does not depend on the app: compile it while the wheels are staged.
-  const stubPromise = ensureStub({ target, features: [] }, cache, reporter);
+  // The stub does not depend on the app: compile it while everything else runs.
+  const stubPromise = ensureStub({ target, features: [], signal }, cache, reporter);
   stubPromise.catch(() => {}); // awaited below; avoid an unhandled rejection meanwhile
 
+  const explicitWheels = await collectWheels(config);
+  const dist = await targetDistribution(config, target, cache, reporter);
+  const buildProject = config.from.length === 0 && explicitWheels.length === 0 && isBuildable(config.projectDir);
+  const resolving = buildProject || config.from.length > 0 || config.requirements.length > 0 || config.lock !== undefined;
+  if (!resolving && explicitWheels.length === 0) {
+    throw new UserError(
+      'nothing to build: no project, no --from and no wheels',
+      'run pyseal build in a project directory (pyproject.toml), or pass --from PACKAGE or --wheel FILE',
+      2,
+    );
+  }
+
+  const wheelFiles = [...explicitWheels];
+  let lockFile: string | undefined;
+  let resolvedNothing = false;
+  if (resolving) {
+    const ctx: ResolveContext = { host: await hostPython(config, dist, target, cache, reporter), index: config.index, cache, reporter, upgrade: config.upgrade, target, targetIsHost, pythonVersion: dist.version };
+    let appWheel: Requirements['appWheel'];
+    if (buildProject) {
+      const path = await buildWheel(config.projectDir, ctx, config.project?.name ?? basename(config.projectDir));
+      const info = await native(() => nativeAddon().readWheel(path));
+      appWheel = { path, name: info.name, version: info.version, requiresDist: info.requiresDist };
+      wheelFiles.unshift(path);
+    }
+    const app = config.project?.name ?? appWheel?.name ?? requirementName(config.from[0]) ?? 'app';
+    const lockInput = config.lock ?? (buildProject ? detectLock(config.projectDir) : undefined);
+    const resolved = await resolveDependencies(
+      { projectDir: config.projectDir, app, extras: config.extras, from: config.from, requirementFiles: config.requirements, index: config.index, upgrade: config.upgrade, ...(appWheel ? { appWheel } : {}), ...(lockInput ? { lockInput } : {}) },
+      ctx,
+    );
+    wheelFiles.push(...resolved.wheels);
+    lockFile = resolved.lockFile;
+    resolvedNothing = resolved.reused;
+  }
+  checkTags(wheelFiles, dist, target);
+
   const hashed = await Promise.all(wheelFiles.map(async (path) => ({ path, sha256: await native(() => nativeAddon().sha256File(path)) })));
-  const compileWith = config.compile && isHost(target) ? join(dist.root, dist.interpreter) : undefined;
+  const compileWith = config.compile && targetIsHost ? join(dist.root, dist.interpreter) : undefined;
   const staged = await stageWheels(hashed, dist, compileWith ? { compileWith } : {}, cache, reporter);
   checkDuplicates(staged);
 
@@ -91,7 +140,7 @@ export async function build(options: BuildOptions = {}): Promise<BuildResult> {
     builder: `pyseal ${VERSION}`,
     blobs: blobs.map((b) => ({ ...b.record, source: { from: 'payload', offset: 0, length: 0 } })),
   };
-  const out = config.out ?? join(config.projectDir, 'dist', `${name}${isHost(target) ? '' : `-${target.triple}`}${target.exeSuffix}`);
+  const out = config.out ?? join(config.projectDir, 'dist', `${name}${targetIsHost ? '' : `-${target.triple}`}${target.exeSuffix}`);
   await native(() => nativeAddon().writeExecutable(stub.path, manifest, blobFiles, out));
 
   const inspection = nativeAddon().inspectExecutable(out);
@@ -102,7 +151,47 @@ export async function build(options: BuildOptions = {}): Promise<BuildResult> {
     stubSize: inspection.stubSize,
     compiledStub: stub.compiled,
     compressedBlobs: compressed,
+    ...(lockFile ? { lockFile } : {}),
+    resolvedNothing,
   };
+}
+
+/** The target's distribution: --distribution as given, else the catalog's archive for --python. */
+async function targetDistribution(config: Config, target: Target, cache: BuildCache, reporter: Reporter): Promise<Distribution> {
+  if (config.distribution) {
+    return prepareDistribution({ location: config.distribution, ...(config.distributionSha256 ? { sha256: config.distributionSha256 } : {}) }, target, cache, reporter);
+  }
+  // Without a version, the newest in the catalog, as uv picks its latest.
+  const version = config.python ?? newestPython(loadCatalog(config.pythonCatalog), target);
+  if (!config.python) reporter.note(`using CPython ${version}, the newest in the catalog (pin it with --python or python = "3.X" in [tool.pyseal])`);
+  return catalogDistribution(config, version, target, cache, reporter);
+}
+
+async function catalogDistribution(config: Config, version: string, target: Target, cache: BuildCache, reporter: Reporter): Promise<Distribution> {
+  const catalog = loadCatalog(config.pythonCatalog);
+  const entry = findPython(catalog, version, target);
+  const url = downloadUrl(catalog, entry, config.pythonMirror);
+  const hint = config.pythonMirror
+    ? `check the mirror (--python-mirror / PYSEAL_PYTHON_MIRROR = ${config.pythonMirror}) has ${entry.tag}/${entry.asset}`
+    : 'if python-build-standalone\'s releases are out of reach, point --python-mirror (or PYSEAL_PYTHON_MIRROR) at a mirror';
+  return prepareDistribution({ location: url, sha256: entry.sha256, hint }, target, cache, reporter);
+}
+
+/** A CPython this machine can run, to build wheels and run pip: the target's own when it is the host. */
+async function hostPython(config: Config, dist: Distribution, target: Target, cache: BuildCache, reporter: Reporter): Promise<HostPython> {
+  const host = resolveTarget();
+  const hostDist = target.triple === host.triple ? dist : await catalogDistribution(config, dist.version, host, cache, reporter);
+  return { python: join(hostDist.root, hostDist.interpreter), version: hostDist.version, major: hostDist.major, minor: hostDist.minor, target: host };
+}
+
+/** The project's own lock, when it has one: uv.lock, or a PEP 751 pylock.toml. */
+function detectLock(dir: string): string | undefined {
+  return ['uv.lock', 'pylock.toml'].map((f) => join(dir, f)).find((f) => existsSync(f));
+}
+
+/** `black[d]==24.1 ; python_version > "3.8"` -> `black`. */
+function requirementName(requirement: string | undefined): string | undefined {
+  return requirement ? /^\s*([A-Za-z0-9][A-Za-z0-9._-]*)/.exec(requirement)?.[1] : undefined;
 }
 
 async function collectWheels(config: Config): Promise<string[]> {
@@ -119,9 +208,6 @@ async function collectWheels(config: Config): Promise<string[]> {
     const found = entries.filter((e) => e.endsWith('.whl')).sort();
     if (found.length === 0) throw new UserError(`wheel directory ${dir} has no .whl files`);
     files.push(...found.map((f) => join(dir, f)));
-  }
-  if (files.length === 0) {
-    throw new UserError('no wheels to build from', 'pass --wheel FILE (repeatable) or --wheels DIR with the app\'s wheel and its dependencies', 2);
   }
   for (const file of files) {
     if (!parseWheelName(basename(file))) {
@@ -163,7 +249,7 @@ function checkDuplicates(staged: StagedWheel[]): void {
  * with console scripts; else the first.
  */
 function pickApp(config: Config, staged: StagedWheel[]): StagedWheel {
-  const projectName = config.project?.name;
+  const projectName = config.project?.name ?? requirementName(config.from[0]);
   if (projectName) {
     const match = staged.find((s) => normalizeName(s.info.name) === normalizeName(projectName));
     if (match) return match;

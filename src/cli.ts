@@ -27,14 +27,34 @@ Options:
 
 const BUILD_HELP = `Usage: pyseal build [DIR] [options]
 
-Builds one executable from a CPython distribution and wheels. Flags override
-[tool.pyseal] in DIR/pyproject.toml.
+Builds one executable: from the project in DIR (its wheel made by its PEP 517
+backend, its dependencies resolved and locked for the target), from published
+packages (--from), or from wheels. Flags override [tool.pyseal] in
+DIR/pyproject.toml.
 
-Options:
-  --distribution PATH|URL     python-build-standalone install_only archive (.tar.gz or .tar.zst)
+Python:
+  --python VERSION            CPython 3.X or 3.X.Y from pyseal's catalog of python-build-standalone builds
+  --python-mirror URL         download base replacing GitHub's (also PYSEAL_PYTHON_MIRROR)
+  --python-catalog FILE       a private catalog of the same shape as pyseal's
+  --distribution PATH|URL     an install_only archive (.tar.gz or .tar.zst); overrides --python
   --distribution-sha256 HEX   its expected sha256 (required for URLs)
-  --wheel FILE                the app's wheel or a dependency's (repeatable; the first is the app's)
+
+What to build:
+  --from REQ                  a published package (PEP 508, e.g. 'black==24.10.0'); the first is the app (repeatable)
+  -r, --requirements FILE     a requirements.txt (hashes honoured) (repeatable)
+  --lock FILE                 take the dependencies from a pylock.toml or uv.lock (default: the project's own, if any)
+  --extra NAME                an extra of the app to include (repeatable)
+  --wheel FILE                a wheel to include as it is (repeatable; without a project or --from, the first is the app)
   --wheels DIR                every .whl file in DIR (repeatable)
+  --upgrade                   resolve again instead of reusing the lock
+
+Package index:
+  --index-url URL             instead of PyPI
+  --extra-index-url URL       another index (repeatable)
+  --find-links DIR|URL        wheels and sdists in a directory or page (repeatable)
+  --no-index                  only --find-links
+
+Output:
   --script NAME               the app's console script to run (default: its only one)
   --entry MODULE:FUNCTION     run this function instead of a console script
   --out FILE                  where to write the executable (default: DIR/dist/<app>)
@@ -56,6 +76,18 @@ Options:
 `;
 
 const BUILD_OPTIONS = {
+  python: { type: 'string' },
+  'python-mirror': { type: 'string' },
+  'python-catalog': { type: 'string' },
+  from: { type: 'string', multiple: true },
+  requirements: { type: 'string', multiple: true, short: 'r' },
+  lock: { type: 'string' },
+  extra: { type: 'string', multiple: true },
+  'index-url': { type: 'string' },
+  'extra-index-url': { type: 'string', multiple: true },
+  'find-links': { type: 'string', multiple: true },
+  'no-index': { type: 'boolean' },
+  upgrade: { type: 'boolean' },
   distribution: { type: 'string' },
   'distribution-sha256': { type: 'string' },
   wheel: { type: 'string', multiple: true },
@@ -102,6 +134,18 @@ async function runBuild(args: string[]): Promise<number> {
   }
   const result = await build({
     projectDir: positionals[0] ?? '.',
+    python: values.python,
+    pythonMirror: values['python-mirror'],
+    pythonCatalog: values['python-catalog'],
+    from: values.from,
+    requirements: values.requirements,
+    lock: values.lock,
+    extras: values.extra,
+    indexUrl: values['index-url'],
+    extraIndexUrls: values['extra-index-url'],
+    findLinks: values['find-links'],
+    noIndex: values['no-index'],
+    upgrade: values.upgrade,
     distribution: values.distribution,
     distributionSha256: values['distribution-sha256'],
     wheels: values.wheel,

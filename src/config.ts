@@ -10,11 +10,24 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { parse as parseToml, TomlError } from 'smol-toml';
 
 import { UserError } from './errors.js';
+import type { IndexOptions } from './pip.js';
 
 /** What the command line (or a library caller) may set. */
 export interface BuildFlags {
+  python?: string;
+  pythonMirror?: string;
+  pythonCatalog?: string;
   distribution?: string;
   distributionSha256?: string;
+  from?: string[];
+  requirements?: string[];
+  lock?: string;
+  extras?: string[];
+  indexUrl?: string;
+  extraIndexUrls?: string[];
+  findLinks?: string[];
+  noIndex?: boolean;
+  upgrade?: boolean;
   wheels?: string[];
   wheelDirs?: string[];
   script?: string;
@@ -26,10 +39,16 @@ export interface BuildFlags {
   compile?: boolean;
 }
 
-export interface Config extends Required<Pick<BuildFlags, 'wheels' | 'wheelDirs' | 'level' | 'selfCommand' | 'compile'>> {
+export interface Config
+  extends Required<Pick<BuildFlags, 'wheels' | 'wheelDirs' | 'level' | 'selfCommand' | 'compile' | 'from' | 'requirements' | 'extras' | 'upgrade'>> {
   projectDir: string;
   /** `[project]` name and version, when there is a pyproject.toml. */
   project?: { name?: string; version?: string };
+  python?: string;
+  pythonMirror?: string;
+  pythonCatalog?: string;
+  lock?: string;
+  index: IndexOptions;
   distribution?: string;
   distributionSha256?: string;
   script?: string;
@@ -43,6 +62,17 @@ export const DEFAULT_SELF_COMMAND = 'self';
 
 /** `[tool.pyseal]` keys and their types; anything else is a typo worth reporting. */
 const KEYS = {
+  python: 'string',
+  'python-mirror': 'string',
+  'python-catalog': 'string',
+  from: 'string[]',
+  requirements: 'string[]',
+  lock: 'string',
+  extras: 'string[]',
+  'index-url': 'string',
+  'extra-index-urls': 'string[]',
+  'find-links': 'string[]',
+  'no-index': 'boolean',
   distribution: 'string',
   'distribution-sha256': 'string',
   wheels: 'string[]',
@@ -93,8 +123,22 @@ export async function loadConfig(projectDir: string, flags: BuildFlags, cwd = pr
     throw new UserError(`self command ${JSON.stringify(selfCommand)} is not a plain word`, 'use letters, digits, ".", "_" or "-", not starting with "-"', 2);
   }
 
+  const tomlList = (key: keyof typeof KEYS) => (fromToml(key) as string[] | undefined) ?? [];
+  const list = (flag: string[] | undefined, key: keyof typeof KEYS) => (flag?.length ? flag : tomlList(key));
+  // Paths and URLs: a flag's path is relative to the cwd, a file's to the project.
+  const links = flags.findLinks?.length ? flags.findLinks.map((l) => locationFlag(l, cwd)) : tomlList('find-links').map((l) => locationToml(l, dir)!);
   const config: Config = {
     projectDir: dir,
+    from: list(flags.from, 'from'),
+    requirements: flags.requirements?.length ? flags.requirements.map((r) => absolutize(r, cwd)) : tomlList('requirements').map((r) => absolutize(r, dir)),
+    extras: list(flags.extras, 'extras'),
+    upgrade: flags.upgrade ?? false,
+    index: {
+      ...((flags.indexUrl ?? fromToml('index-url')) ? { indexUrl: (flags.indexUrl ?? fromToml('index-url')) as string } : {}),
+      extraIndexUrls: list(flags.extraIndexUrls, 'extra-index-urls'),
+      findLinks: links,
+      noIndex: flags.noIndex ?? (fromToml('no-index') as boolean | undefined) ?? false,
+    },
     wheels: flags.wheels?.length ? flags.wheels.map((w) => absolutize(w, cwd)) : ((fromToml('wheels') as string[] | undefined) ?? []).map((w) => absolutize(w, dir)),
     wheelDirs: flags.wheelDirs?.length
       ? flags.wheelDirs.map((w) => absolutize(w, cwd))
@@ -104,6 +148,14 @@ export async function loadConfig(projectDir: string, flags: BuildFlags, cwd = pr
     compile: flags.compile ?? (fromToml('compile') as boolean | undefined) ?? true,
   };
   if (project) config.project = project;
+  const python = flags.python ?? (fromToml('python') as string | undefined);
+  if (python) config.python = python;
+  const mirror = flags.pythonMirror ?? (fromToml('python-mirror') as string | undefined) ?? (process.env.PYSEAL_PYTHON_MIRROR || undefined);
+  if (mirror) config.pythonMirror = mirror;
+  const catalog = cliPath(flags.pythonCatalog) ?? tomlPath(fromToml('python-catalog'));
+  if (catalog) config.pythonCatalog = catalog;
+  const lock = cliPath(flags.lock) ?? tomlPath(fromToml('lock'));
+  if (lock) config.lock = lock;
   const distribution = flags.distribution !== undefined ? locationFlag(flags.distribution, cwd) : locationToml(fromToml('distribution'), dir);
   if (distribution) config.distribution = distribution;
   const sha = flags.distributionSha256 ?? (fromToml('distribution-sha256') as string | undefined);

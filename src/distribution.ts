@@ -36,6 +36,8 @@ export interface DistributionSpec {
   /** A local path (already absolute) or an http(s) URL. */
   location: string;
   sha256?: string;
+  /** What to suggest when the download fails (e.g. the mirror flags). */
+  hint?: string;
 }
 
 interface Meta {
@@ -53,7 +55,7 @@ export async function prepareDistribution(spec: DistributionSpec, target: Target
     if (!spec.sha256) {
       throw new UserError(`the distribution ${spec.location} has no sha256 to check it against`, 'pass --distribution-sha256 HEX (or distribution-sha256 in [tool.pyseal])');
     }
-    archive = await fetchToCache({ url: spec.location, sha256: spec.sha256, cache, reporter, label: basename(new URL(spec.location).pathname) });
+    archive = await fetchToCache({ url: spec.location, sha256: spec.sha256, label: decodeURIComponent(basename(new URL(spec.location).pathname)) }, { cache, reporter, ...(spec.hint ? { hint: spec.hint } : {}) });
     archiveSha256 = spec.sha256.toLowerCase();
   } else {
     archive = spec.location;

@@ -3,28 +3,39 @@
  *
  * undici gives us proxies from the environment (EnvHttpProxyAgent), streaming
  * bodies and connection reuse; this file adds retries with backoff, resuming a
- * cut-off body with a Range request, hashing while writing, and errors that name
- * the URL.
+ * cut-off body with a Range request (also across runs: an interrupted download
+ * is kept as `<sha256>.partial`), parallel downloads under one progress line,
+ * hashing while writing, and errors that name the URL.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { createWriteStream, existsSync, readFileSync } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
+import { createReadStream, createWriteStream, existsSync, readFileSync } from 'node:fs';
+import { copyFile, rename, rm } from 'node:fs/promises';
 import { rootCertificates } from 'node:tls';
+import { fileURLToPath } from 'node:url';
+
 import { Agent, type Dispatcher, EnvHttpProxyAgent, interceptors, request } from 'undici';
 
 import type { BuildCache } from './cache.js';
 import { UserError } from './errors.js';
-import type { Reporter } from './progress.js';
+import type { Reporter, Task } from './progress.js';
+import { VERSION } from './version.js';
 
-export interface FetchOptions {
+const USER_AGENT = `pyseal/${VERSION}`;
+
+export interface Download {
   url: string;
   sha256: string;
-  cache: BuildCache;
-  reporter: Reporter;
   /** What the file is, for progress and errors (`CPython 3.12.7`). */
   label: string;
+}
+
+export interface FetchOptions {
+  cache: BuildCache;
+  reporter: Reporter;
   /** Tries before giving up on resets and 5xx answers. */
   attempts?: number;
+  /** Extra hint for failures (e.g. which flag names a mirror). */
+  hint?: string;
 }
 
 let dispatcher: Dispatcher | undefined;
@@ -54,45 +65,113 @@ class HttpStatusError extends Error {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const retriable = (err: unknown) => !(err instanceof HttpStatusError) || err.status >= 500 || err.status === 429;
+
+/** Runs `attempt` until it succeeds, retrying resets and 5xx with backoff. */
+async function withRetries<T>(url: string, attempts: number, attempt: () => Promise<T>, hint?: string): Promise<T> {
+  for (let n = 1; ; n++) {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (err instanceof UserError || !retriable(err) || n >= attempts) throw downloadError(url, err, hint);
+      await sleep(250 * 2 ** (n - 1));
+    }
+  }
+}
 
 /** Returns the path of the verified file in the download cache. */
-export async function fetchToCache(opts: FetchOptions): Promise<string> {
-  const sha256 = opts.sha256.toLowerCase();
+export async function fetchToCache(download: Download, opts: FetchOptions, onBytes?: (delta: number) => void): Promise<string> {
+  const sha256 = download.sha256.toLowerCase();
   if (!/^[0-9a-f]{64}$/.test(sha256)) {
-    throw new UserError(`the sha256 given for ${opts.url} is not 64 hex digits: ${opts.sha256}`);
+    throw new UserError(`the sha256 given for ${download.url} is not 64 hex digits: ${download.sha256}`);
   }
   const dir = await opts.cache.ensureDir('downloads');
   const dest = opts.cache.path('downloads', sha256);
   if (existsSync(dest)) return dest;
 
   const tmp = opts.cache.temp(dir, sha256);
-  const attempts = opts.attempts ?? 4;
-  const state: DownloadState = { hash: createHash('sha256'), received: 0 };
-  const task = opts.reporter.task(`downloading ${opts.label}`);
+  const partial = opts.cache.path('downloads', `${sha256}.partial`);
+  const own = !onBytes;
+  const task: Task | undefined = own ? opts.reporter.task(`downloading ${download.label}`) : undefined;
+  const progress = onBytes ?? ((_d: number) => {});
+  let keepPartial = false;
   try {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await fetchOnce(opts.url, tmp, state, (done, total) => task.update(done, total));
-        break;
-      } catch (err) {
-        const retriable = !(err instanceof HttpStatusError) || err.status >= 500 || err.status === 429;
-        if (!retriable || attempt >= attempts) throw downloadError(opts.url, err);
-        await sleep(250 * 2 ** (attempt - 1));
-      }
+    const state = await adoptPartial(partial, tmp);
+    if (download.url.startsWith('file:')) {
+      await copyFile(fileURLToPath(download.url), tmp).catch((err: NodeJS.ErrnoException) => {
+        throw new UserError(`cannot read ${download.url}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
+      });
+      state.hash = createHash('sha256');
+      for await (const chunk of createReadStream(tmp)) state.hash.update(chunk as Buffer);
+    } else {
+      keepPartial = true;
+      await withRetries(download.url, opts.attempts ?? 4, () =>
+        fetchOnce(download.url, tmp, state, (delta, done, total) => {
+          progress(delta);
+          task?.update(done, total);
+        }),
+      opts.hint);
     }
     const actual = state.hash.digest('hex');
     if (actual !== sha256) {
+      keepPartial = false;
       throw new UserError(
-        `${opts.url} does not match its expected sha256 (expected ${sha256}, got ${actual})`,
+        `${download.url} does not match its expected sha256 (expected ${sha256}, got ${actual})`,
         'the file changed upstream or was corrupted on the way; check the URL and the hash',
       );
     }
     await rename(tmp, dest);
+    keepPartial = false;
     return dest;
   } finally {
-    task.end();
+    task?.end();
+    // An interrupted download is kept so that the next run continues it.
+    if (keepPartial && existsSync(tmp)) await rename(tmp, partial).catch(() => {});
     await rm(tmp, { force: true });
   }
+}
+
+/**
+ * Downloads several files at once (`concurrency` at a time) under one progress
+ * line; returns their cache paths in order.
+ */
+export async function fetchAll(downloads: Download[], opts: FetchOptions & { concurrency?: number }): Promise<string[]> {
+  const paths: string[] = new Array(downloads.length);
+  const todo = downloads.map((d, i) => ({ d, i })).filter(({ d, i }) => {
+    const cached = opts.cache.path('downloads', d.sha256.toLowerCase());
+    if (existsSync(cached)) paths[i] = cached;
+    return !existsSync(cached);
+  });
+  if (todo.length === 0) return paths;
+  const task = opts.reporter.task(`downloading ${todo.length} file${todo.length === 1 ? '' : 's'}`);
+  let bytes = 0;
+  let next = 0;
+  try {
+    const worker = async () => {
+      while (next < todo.length) {
+        const { d, i } = todo[next++]!;
+        paths[i] = await fetchToCache(d, opts, (delta) => {
+          bytes += delta;
+          task.update(bytes);
+        });
+        task.label(`downloading ${todo.length} files (${todo.length - next} waiting)`);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(opts.concurrency ?? 4, todo.length) }, worker));
+  } finally {
+    task.end();
+  }
+  return paths;
+}
+
+/** A small text document (SHA256SUMS, an index page), with retries. */
+export async function fetchText(url: string, opts: { accept?: string; attempts?: number; hint?: string } = {}): Promise<{ status: number; text: string; contentType: string }> {
+  return withRetries(url, opts.attempts ?? 3, async () => {
+    const res = await request(url, { dispatcher: agent(), headers: { 'user-agent': USER_AGENT, ...(opts.accept ? { accept: opts.accept } : {}) }, headersTimeout: 30_000, bodyTimeout: 30_000 });
+    const text = await res.body.text();
+    if (res.statusCode >= 500 || res.statusCode === 429) throw new HttpStatusError(res.statusCode);
+    return { status: res.statusCode, text, contentType: String(res.headers['content-type'] ?? '') };
+  }, opts.hint);
 }
 
 /** A download in progress: the bytes so far and their running hash. */
@@ -101,14 +180,42 @@ interface DownloadState {
   received: number;
 }
 
+/** Takes over a partial file an earlier run left, hashing what it already holds. */
+async function adoptPartial(partial: string, tmp: string): Promise<DownloadState> {
+  const state: DownloadState = { hash: createHash('sha256'), received: 0 };
+  try {
+    // The rename is atomic: of two builds, only one gets the partial file.
+    await rename(partial, tmp);
+  } catch {
+    return state;
+  }
+  for await (const chunk of createReadStream(tmp)) {
+    state.hash.update(chunk as Buffer);
+    state.received += (chunk as Buffer).length;
+  }
+  return state;
+}
+
 /**
  * One request. Continues a partial file with `Range` when the server allows it,
  * and starts over (resetting the hash) when it answers with the whole body.
  */
-async function fetchOnce(url: string, tmp: string, state: DownloadState, onProgress: (done: number, total?: number) => void): Promise<void> {
-  const headers: Record<string, string> = { 'user-agent': 'pyseal' };
+async function fetchOnce(
+  url: string,
+  tmp: string,
+  state: DownloadState,
+  onProgress: (delta: number, done: number, total?: number) => void,
+): Promise<void> {
+  const headers: Record<string, string> = { 'user-agent': USER_AGENT };
   if (state.received > 0) headers.range = `bytes=${state.received}-`;
   const res = await request(url, { dispatcher: agent(), headers, headersTimeout: 30_000, bodyTimeout: 30_000 });
+  if (res.statusCode === 416 && state.received > 0) {
+    // The partial file is complete or longer than the file: start again.
+    await res.body.dump();
+    state.received = 0;
+    state.hash = createHash('sha256');
+    throw new Error('the saved partial download does not fit the file');
+  }
   if (res.statusCode >= 400 || res.statusCode < 200 || res.statusCode === 204) {
     await res.body.dump();
     throw new HttpStatusError(res.statusCode);
@@ -132,7 +239,7 @@ async function fetchOnce(url: string, tmp: string, state: DownloadState, onProgr
       if (!out.write(bytes)) await new Promise<void>((r) => out.once('drain', () => r()));
       state.hash.update(bytes);
       state.received += bytes.length;
-      onProgress(state.received, total);
+      onProgress(bytes.length, state.received, total);
     }
     if (total !== undefined && state.received < total) throw new Error('connection closed before the whole body arrived');
   } finally {
@@ -141,11 +248,11 @@ async function fetchOnce(url: string, tmp: string, state: DownloadState, onProgr
   }
 }
 
-function downloadError(url: string, err: unknown): UserError {
+export function downloadError(url: string, err: unknown, hint?: string): UserError {
   if (err instanceof UserError) return err;
   if (err instanceof HttpStatusError) {
     const what = err.status === 404 ? 'not found (HTTP 404)' : `the server answered HTTP ${err.status}`;
-    return new UserError(`cannot download ${url}: ${what}`, 'check the URL, or use a mirror that has the file');
+    return new UserError(`cannot download ${url}: ${what}`, hint ?? 'check the URL, or use a mirror that has the file');
   }
   const e = err as { code?: string; message?: string; cause?: { code?: string; message?: string } };
   const code = e.cause?.code ?? e.code;
@@ -161,5 +268,5 @@ function downloadError(url: string, err: unknown): UserError {
     UND_ERR_SOCKET: 'the connection broke',
   };
   const detail = (code && known[code]) ?? e.cause?.message ?? e.message ?? String(err);
-  return new UserError(`cannot download ${url}: ${detail}`, 'check the network connection, or the HTTPS_PROXY / HTTP_PROXY / NO_PROXY settings');
+  return new UserError(`cannot download ${url}: ${detail}`, hint ?? 'check the network connection, or the HTTPS_PROXY / HTTP_PROXY / NO_PROXY settings');
 }

@@ -25,6 +25,8 @@ export interface StubRequest {
   target: Target;
   /** Cargo features of the launcher crate (empty for embedded-only apps). */
   features: string[];
+  /** Stops cargo when the build it serves has failed. */
+  signal?: AbortSignal;
 }
 
 export interface Stub {
@@ -76,7 +78,7 @@ export async function ensureStub(req: StubRequest, cache: BuildCache, reporter: 
     '--locked',
   ];
   if (req.features.length > 0) args.push('--features', req.features.join(','));
-  await runCargo(args, targetDir, rustTarget, reporter);
+  await runCargo(args, targetDir, rustTarget, reporter, req.signal);
 
   const built = join(targetDir, rustTarget, STUB_PROFILE, name);
   const stubs = await cache.ensureDir('stubs');
@@ -91,7 +93,7 @@ export async function ensureStub(req: StubRequest, cache: BuildCache, reporter: 
   return { path, key, compiled: true };
 }
 
-function runCargo(args: string[], targetDir: string, rustTarget: string, reporter: Reporter): Promise<void> {
+function runCargo(args: string[], targetDir: string, rustTarget: string, reporter: Reporter, signal?: AbortSignal): Promise<void> {
   const cargo = process.env.CARGO ?? 'cargo';
   const task = reporter.task(`compiling the launcher for ${rustTarget}`);
   return new Promise<void>((resolve, reject) => {
@@ -99,6 +101,7 @@ function runCargo(args: string[], targetDir: string, rustTarget: string, reporte
       cwd: PACKAGE_ROOT,
       stdio: ['ignore', 'ignore', 'pipe'],
       env: { ...process.env, CARGO_TARGET_DIR: targetDir, CARGO_TERM_COLOR: 'never', CARGO_TERM_PROGRESS_WHEN: 'never' },
+      ...(signal ? { signal, killSignal: 'SIGTERM' as const } : {}),
     });
     let log = '';
     child.stderr.on('data', (d: Buffer) => {
@@ -112,6 +115,7 @@ function runCargo(args: string[], targetDir: string, rustTarget: string, reporte
     });
     child.on('error', (err: NodeJS.ErrnoException) => {
       task.end();
+      if (err.name === 'AbortError') return reject(err);
       reject(
         err.code === 'ENOENT'
           ? new UserError(`building the launcher needs cargo (Rust), which is not on PATH`, 'install Rust with rustup (https://rustup.rs), or set CARGO to its path')

@@ -28,7 +28,7 @@ describe('fetching', () => {
   async function fetchWith(path: string, served: Served, attempts = 4) {
     files[path] = served;
     const cache = new BuildCache(tempDir());
-    return { cache, result: fetchToCache({ url: server.url(path), sha256: sha, cache, reporter: quiet, label: path, attempts }) };
+    return { cache, result: fetchToCache({ url: server.url(path), sha256: sha, label: path }, { cache, reporter: quiet, attempts }) };
   }
 
   it('downloads, verifies and reuses without the network', async () => {
@@ -38,7 +38,7 @@ describe('fetching', () => {
     expect(path).toBe(cache.path('downloads', sha));
     await server.close();
     // The second fetch is served from the cache: the server is gone.
-    expect(await fetchToCache({ url: server.url('/plain'), sha256: sha, cache, reporter: quiet, label: 'x' })).toBe(path);
+    expect(await fetchToCache({ url: server.url('/plain'), sha256: sha, label: 'x' }, { cache, reporter: quiet })).toBe(path);
     server = await serve(files);
   });
 
@@ -61,6 +61,17 @@ describe('fetching', () => {
     expect(readFileSync(await result).equals(body)).toBe(true);
   });
 
+  it('continues a download an earlier run left unfinished', async () => {
+    const { cache, result } = await fetchWith('/broken-then-fine', { body, fault: { kind: 'reset', after: 120_000, times: 99 } }, 1);
+    await expect(result).rejects.toThrow(/cannot download .*\/broken-then-fine/);
+    expect(existsSync(cache.path('downloads', `${sha}.partial`))).toBe(true);
+    files['/broken-then-fine'] = { body };
+    const again = await fetchToCache({ url: server.url('/broken-then-fine'), sha256: sha, label: 'x' }, { cache, reporter: quiet });
+    expect(readFileSync(again).equals(body)).toBe(true);
+    expect(server.log.filter((l) => l.startsWith('GET /broken-then-fine')).at(-1)).toMatch(/bytes=\d+-$/);
+    expect(existsSync(cache.path('downloads', `${sha}.partial`))).toBe(false);
+  });
+
   it('rejects wrong bytes naming the URL and both hashes, keeping nothing', async () => {
     const { cache, result } = await fetchWith('/wrong', { body, fault: { kind: 'wrong-bytes' } });
     await expect(result).rejects.toThrow(new RegExp(`/wrong does not match its expected sha256 \\(expected ${sha}, got [0-9a-f]{64}\\)`));
@@ -68,7 +79,7 @@ describe('fetching', () => {
   });
 
   it('gives up on 404 at once, and on persistent 5xx after its attempts', async () => {
-    const missing = fetchToCache({ url: server.url('/missing'), sha256: sha, cache: new BuildCache(tempDir()), reporter: quiet, label: 'x' });
+    const missing = fetchToCache({ url: server.url('/missing'), sha256: sha, label: 'x' }, { cache: new BuildCache(tempDir()), reporter: quiet });
     await expect(missing).rejects.toThrow(/cannot download http:\/\/127\.0\.0\.1:\d+\/missing: not found \(HTTP 404\)/);
     expect(server.log.filter((l) => l === 'GET /missing')).toHaveLength(1);
     const { result } = await fetchWith('/down', { body, fault: { kind: 'status', status: 500, times: 99 } }, 3);
@@ -77,7 +88,7 @@ describe('fetching', () => {
 
   it('names the URL when nothing listens', async () => {
     const url = 'http://127.0.0.1:9/nothing-here';
-    const result = fetchToCache({ url, sha256: sha, cache: new BuildCache(tempDir()), reporter: quiet, label: 'x', attempts: 1 });
+    const result = fetchToCache({ url, sha256: sha, label: 'x' }, { cache: new BuildCache(tempDir()), reporter: quiet, attempts: 1 });
     await expect(result).rejects.toThrow(/cannot download http:\/\/127\.0\.0\.1:9\/nothing-here: connection refused/);
   });
 });
