@@ -73,40 +73,8 @@ async function buildWith(options: BuildOptions, signal: AbortSignal): Promise<Bu
   const stubPromise = ensureStub({ target, features: [], signal }, cache, reporter);
   stubPromise.catch(() => {}); // awaited below; avoid an unhandled rejection meanwhile
 
-  const explicitWheels = await collectWheels(config);
   const dist = await targetDistribution(config, target, cache, reporter);
-  const buildProject = config.from.length === 0 && explicitWheels.length === 0 && isBuildable(config.projectDir);
-  const resolving = buildProject || config.from.length > 0 || config.requirements.length > 0 || config.lock !== undefined;
-  if (!resolving && explicitWheels.length === 0) {
-    throw new UserError(
-      'nothing to build: no project, no --from and no wheels',
-      'run pyseal build in a project directory (pyproject.toml), or pass --from PACKAGE or --wheel FILE',
-      2,
-    );
-  }
-
-  const wheelFiles = [...explicitWheels];
-  let lockFile: string | undefined;
-  let resolvedNothing = false;
-  if (resolving) {
-    const ctx: ResolveContext = { host: await hostPython(config, dist, target, cache, reporter), index: config.index, cache, reporter, upgrade: config.upgrade, target, targetIsHost, pythonVersion: dist.version };
-    let appWheel: Requirements['appWheel'];
-    if (buildProject) {
-      const path = await buildWheel(config.projectDir, ctx, config.project?.name ?? basename(config.projectDir));
-      const info = await native(() => nativeAddon().readWheel(path));
-      appWheel = { path, name: info.name, version: info.version, requiresDist: info.requiresDist };
-      wheelFiles.unshift(path);
-    }
-    const app = config.project?.name ?? appWheel?.name ?? requirementName(config.from[0]) ?? 'app';
-    const lockInput = config.lock ?? (buildProject ? detectLock(config.projectDir) : undefined);
-    const resolved = await resolveDependencies(
-      { projectDir: config.projectDir, app, extras: config.extras, from: config.from, requirementFiles: config.requirements, index: config.index, upgrade: config.upgrade, ...(appWheel ? { appWheel } : {}), ...(lockInput ? { lockInput } : {}) },
-      ctx,
-    );
-    wheelFiles.push(...resolved.wheels);
-    lockFile = resolved.lockFile;
-    resolvedNothing = resolved.reused;
-  }
+  const { wheelFiles, lockFile, resolvedNothing } = await gatherWheels(config, dist, target, cache, reporter);
   checkTags(wheelFiles, dist, target);
 
   const hashed = await Promise.all(wheelFiles.map(async (path) => ({ path, sha256: await native(() => nativeAddon().sha256File(path)) })));
@@ -116,8 +84,9 @@ async function buildWith(options: BuildOptions, signal: AbortSignal): Promise<Bu
 
   const app = pickApp(config, staged);
   const entry = pickEntry(config, app);
-  const name = normalizeName(config.project?.name ?? app.info.name);
-  const version = config.project?.version ?? app.info.version;
+  const project = appProject(config);
+  const name = normalizeName(project?.name ?? app.info.name);
+  const version = project?.version ?? app.info.version;
 
   const blobs: { record: Omit<BlobRecord, 'source'>; source: BlobSource }[] = [
     { record: { sha256: dist.blob.sha256, kind: 'python', name: `cpython-${dist.version}`, size: dist.blob.size }, source: { archive: dist.archive } },
@@ -154,6 +123,64 @@ async function buildWith(options: BuildOptions, signal: AbortSignal): Promise<Bu
     ...(lockFile ? { lockFile } : {}),
     resolvedNothing,
   };
+}
+
+/**
+ * The wheels that go in: given ones, the project's own (PEP 517), and the
+ * dependencies (from the lock, a user's lock file, or pip).
+ */
+async function gatherWheels(config: Config, dist: Distribution, target: Target, cache: BuildCache, reporter: Reporter) {
+  const explicitWheels = await collectWheels(config);
+  const buildProject = config.from.length === 0 && explicitWheels.length === 0 && isBuildable(config.projectDir);
+  const resolving = buildProject || config.from.length > 0 || config.requirements.length > 0 || config.lock !== undefined;
+  if (!resolving) {
+    if (explicitWheels.length > 0) return { wheelFiles: explicitWheels, resolvedNothing: false };
+    throw new UserError(
+      'nothing to build: no project, no --from and no wheels',
+      'run pyseal build in a project directory (pyproject.toml), or pass --from PACKAGE or --wheel FILE',
+      2,
+    );
+  }
+  const ctx: ResolveContext = {
+    host: await hostPython(config, dist, target, cache, reporter),
+    index: config.index,
+    cache,
+    reporter,
+    upgrade: config.upgrade,
+    target,
+    targetIsHost: isHost(target),
+    pythonVersion: dist.version,
+  };
+  const wheelFiles = [...explicitWheels];
+  let appWheel: Requirements['appWheel'];
+  if (buildProject) {
+    const path = await buildWheel(config.projectDir, ctx, config.project?.name ?? basename(config.projectDir));
+    const info = await native(() => nativeAddon().readWheel(path));
+    appWheel = { path, name: info.name, version: info.version, requiresDist: info.requiresDist };
+    wheelFiles.unshift(path);
+  }
+  const app = appProject(config)?.name ?? appWheel?.name ?? requirementName(config.from[0]) ?? 'app';
+  const lockInput = config.lock ?? (buildProject ? detectLock(config.projectDir) : undefined);
+  const resolved = await resolveDependencies(
+    {
+      projectDir: config.projectDir,
+      app,
+      extras: config.extras,
+      from: config.from,
+      requirementFiles: config.requirements,
+      index: config.index,
+      upgrade: config.upgrade,
+      ...(appWheel ? { appWheel } : {}),
+      ...(lockInput ? { lockInput } : {}),
+    },
+    ctx,
+  );
+  return { wheelFiles: [...wheelFiles, ...resolved.wheels], lockFile: resolved.lockFile, resolvedNothing: resolved.reused };
+}
+
+/** `[project]` describes the app, unless the app is a published package (--from). */
+function appProject(config: Config): Config['project'] {
+  return config.from.length > 0 ? undefined : config.project;
 }
 
 /** The target's distribution: --distribution as given, else the catalog's archive for --python. */
@@ -249,7 +276,7 @@ function checkDuplicates(staged: StagedWheel[]): void {
  * with console scripts; else the first.
  */
 function pickApp(config: Config, staged: StagedWheel[]): StagedWheel {
-  const projectName = config.project?.name ?? requirementName(config.from[0]);
+  const projectName = appProject(config)?.name ?? requirementName(config.from[0]);
   if (projectName) {
     const match = staged.find((s) => normalizeName(s.info.name) === normalizeName(projectName));
     if (match) return match;

@@ -1,7 +1,11 @@
 /**
  * The build cache: everything pyseal can reuse between builds of any app.
  *
- *   downloads/<sha256>           fetched files, named by content
+ *   downloads/<sha256>           fetched files, named by content (<sha256>.partial: unfinished)
+ *   named/<sha256>/<filename>    the same files under their own names (hard links)
+ *   build-envs/<key>/            PEP 517 build environments, by requirement set
+ *   built/<key>/                 wheels built from source, by a hash of the source
+ *   sdists/<sha256>/             unpacked sdists
  *   distributions/<sha256>-<layout>/  unpacked distribution archive (tree/) and what it is (meta.json)
  *   stages/<key>/                an installed, byte-compiled wheel (tree/) and its metadata (meta.json)
  *   blobs/<sha256>.<level>.zst   compressed blobs

@@ -9,7 +9,8 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, readFileSync } from 'node:fs';
-import { copyFile, rename, rm } from 'node:fs/promises';
+import { copyFile, link, mkdir, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { rootCertificates } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 
@@ -162,6 +163,28 @@ export async function fetchAll(downloads: Download[], opts: FetchOptions & { con
     task.end();
   }
   return paths;
+}
+
+/**
+ * Downloads files that must keep their own names (wheel and sdist tools read
+ * tags and versions from them): each is fetched into the cache by hash, then
+ * linked as `named/<sha256>/<filename>`.
+ */
+export async function fetchArtifacts(files: { url: string; sha256: string; filename: string }[], opts: FetchOptions): Promise<string[]> {
+  const paths = await fetchAll(files.map((f) => ({ url: f.url, sha256: f.sha256, label: f.filename })), opts);
+  const named: string[] = [];
+  for (const [i, f] of files.entries()) {
+    const dir = opts.cache.path('named', f.sha256);
+    const target = join(dir, f.filename);
+    if (!existsSync(target)) {
+      await mkdir(dir, { recursive: true });
+      const tmp = `${target}.tmp-${process.pid}`;
+      await link(paths[i]!, tmp).catch(() => copyFile(paths[i]!, tmp));
+      await rename(tmp, target);
+    }
+    named.push(target);
+  }
+  return named;
 }
 
 /** A small text document (SHA256SUMS, an index page), with retries. */

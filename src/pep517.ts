@@ -11,16 +11,16 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, join, relative, resolve } from 'node:path';
 
 import { parse as parseToml } from 'smol-toml';
 
 import { type BuildCache, CACHE_LAYOUT, publishDir } from './cache.js';
 import { native, UserError } from './errors.js';
-import { fetchAll } from './fetch.js';
+import { fetchArtifacts } from './fetch.js';
 import { nativeAddon } from './native.js';
-import { type Artifact, type IndexOptions, resolveWithPip } from './pip.js';
+import { type IndexOptions, resolveWithPip } from './pip.js';
 import type { Reporter } from './progress.js';
 import type { PythonVersion } from './tags.js';
 import type { Target } from './targets.js';
@@ -169,28 +169,6 @@ async function buildEnvironment(requirements: string[], ctx: BuildContext): Prom
     await rm(tmp, { recursive: true, force: true });
   }
   return { dir, python, key, requirements };
-}
-
-/** Downloads artifacts (verified); sdists are refused: build requirements must be wheels. */
-export async function fetchArtifacts(artifacts: Artifact[], ctx: { cache: BuildCache; reporter: Reporter }): Promise<string[]> {
-  const paths = await fetchAll(
-    artifacts.map((a) => ({ url: a.url, sha256: a.sha256, label: a.filename })),
-    { cache: ctx.cache, reporter: ctx.reporter },
-  );
-  // Give each download its file name, which wheel tooling relies on.
-  const named: string[] = [];
-  const dir = await ctx.cache.ensureDir('named');
-  for (const [i, a] of artifacts.entries()) {
-    const target = join(dir, a.sha256, a.filename);
-    if (!existsSync(target)) {
-      await mkdir(join(dir, a.sha256), { recursive: true });
-      const tmp = `${target}.tmp-${process.pid}`;
-      await copyFile(paths[i]!, tmp);
-      await rename(tmp, target);
-    }
-    named.push(target);
-  }
-  return named;
 }
 
 /** The PEP 517 hook runner, run by the build environment's Python in the source tree. */

@@ -183,7 +183,7 @@ async function diagnose(output: string, req: ResolveRequest): Promise<UserError>
         found.files.length ? `its files include: ${found.files.slice(0, 4).join(', ')}` : undefined,
       );
     }
-    return new UserError(`no version of ${requirement} fits CPython ${req.version.major}.${req.version.minor} on ${req.target.triple} (versions that do: ${versions})`, 'relax the version constraint, or pick another --python');
+    return new UserError(`no version of ${name} satisfies ${requirement} for CPython ${req.version.major}.${req.version.minor} on ${req.target.triple} (available: ${versions})`, 'relax the version constraint, or pick another --python');
   }
   const conflict = lines.find((l) => /conflict|ResolutionImpossible/i.test(l));
   if (conflict) {

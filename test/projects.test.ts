@@ -127,6 +127,15 @@ describe('--from a published package', () => {
     expect(info.manifest.version).toBe('1.0.0');
     expect(existsSync(join(dir, `pylock.hello-app-${hostTriple()}.toml`))).toBe(true);
   });
+
+  it('is the app even when run inside another project', async () => {
+    const dir = makeProject(join(tempDir(), 'greeter'), GREETER);
+    const r = await build(['--from', 'hello-app==1.0.0', '--out', join(dir, 'hello')], { cwd: dir });
+    expect(r.code).toBe(0);
+    const info = JSON.parse(pyseal(['inspect', '--json', join(dir, 'hello')]).stdout);
+    expect([info.manifest.app, info.manifest.version, info.manifest.entry.script]).toEqual(['hello-app', '1.0.0', 'hello-app']);
+    expect(existsSync(join(dir, `pylock.hello-app-${hostTriple()}.toml`))).toBe(true);
+  });
 });
 
 describe('dependencies from other sources', () => {
@@ -202,7 +211,7 @@ describe('bad input', () => {
   });
 
   it('a version that does not exist', async () => {
-    expectUserError(await build(['--from', 'greetlib>=9'], { cwd: tempDir() }), /no version of greetlib>=9 fits CPython 3\.\d+ on x86_64-unknown-linux-gnu \(versions that do: 2\.1\)/);
+    expectUserError(await build(['--from', 'greetlib>=9'], { cwd: tempDir() }), /no version of greetlib satisfies greetlib>=9 for CPython 3\.\d+ on x86_64-unknown-linux-gnu \(available: 2\.1\)/);
   });
 
   it('an unreachable index', async () => {

@@ -1,0 +1,45 @@
+/**
+ * Against the real PyPI: skipped unless PYSEAL_ONLINE_TESTS=1, so the suite
+ * stays hermetic. python-build-standalone's host is not used (it may be out of
+ * reach); the distribution is the local fixture.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { describe, expect, it } from 'vitest';
+
+import { fixtures, LEVEL, pyseal, runExe, tempDir } from './helpers.js';
+
+describe.skipIf(!process.env.PYSEAL_ONLINE_TESTS)('with the real PyPI', () => {
+  it('builds black with its dependencies, then rebuilds without the network', async () => {
+    const dir = tempDir();
+    const f = fixtures();
+    const args = ['build', '--quiet', '--distribution', f.python.archive, '--from', 'black==24.10.0', '--script', 'black', '--level', LEVEL];
+    const first = await pyseal.async([...args, '--out', join(dir, 'black')], { cwd: dir });
+    expect(first.stderr).toBe('');
+    expect(first.code).toBe(0);
+    const home = join(dir, 'home');
+    expect(runExe(join(dir, 'black'), ['--version'], { home }).stdout).toMatch(/^black, 24\.10\.0 \(compiled: yes\)/);
+    expect(runExe(join(dir, 'black'), ['-q', '-'], { home, input: 'x = {  "a":1 }\n' }).stdout).toBe('x = {"a": 1}\n');
+
+    const dead = 'http://127.0.0.1:9';
+    const offline = await pyseal.async([...args, '--out', join(dir, 'again')], { cwd: dir, env: { HTTPS_PROXY: dead, HTTP_PROXY: dead, https_proxy: dead, http_proxy: dead } });
+    expect(offline.stderr).toBe('');
+    expect(offline.code).toBe(0);
+  });
+
+  it('builds a setuptools project with a dependency', async () => {
+    const dir = join(tempDir(), 'proj');
+    mkdirSync(join(dir, 'src', 'hi'), { recursive: true });
+    writeFileSync(
+      join(dir, 'pyproject.toml'),
+      '[build-system]\nrequires = ["setuptools>=68"]\nbuild-backend = "setuptools.build_meta"\n\n' +
+        '[project]\nname = "hi"\nversion = "1.0"\ndependencies = ["click>=8"]\n\n[project.scripts]\nhi = "hi:main"\n',
+    );
+    writeFileSync(join(dir, 'src', 'hi', '__init__.py'), 'import click\n\n@click.command()\n@click.argument("name")\ndef main(name):\n    click.echo(f"hi {name}")\n');
+    const r = await pyseal.async(['build', dir, '--quiet', '--distribution', fixtures().python.archive, '--level', LEVEL]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(runExe(join(dir, 'dist', 'hi'), ['there'], { home: join(dir, 'home') }).stdout).toBe('hi there\n');
+  });
+});
