@@ -1,6 +1,8 @@
 /** `--distribution URL`: downloads into the content-addressed cache, verified, through network faults. */
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { type AddressInfo, connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -90,6 +92,60 @@ describe('fetching', () => {
     const url = 'http://127.0.0.1:9/nothing-here';
     const result = fetchToCache({ url, sha256: sha, label: 'x' }, { cache: new BuildCache(tempDir()), reporter: quiet, attempts: 1 });
     await expect(result).rejects.toThrow(/cannot download http:\/\/127\.0\.0\.1:9\/nothing-here: connection refused/);
+  });
+});
+
+/** A forward proxy on loopback that tunnels CONNECT requests and records them. */
+async function connectProxy(): Promise<{ url: string; tunnels: string[]; close(): Promise<void> }> {
+  const tunnels: string[] = [];
+  const proxy = createServer();
+  proxy.on('connect', (req, client: Socket, head: Buffer) => {
+    tunnels.push(req.url ?? '');
+    const [host, port] = (req.url ?? '').split(':');
+    const upstream = connect(Number(port), host, () => {
+      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      upstream.write(head);
+      upstream.pipe(client);
+      client.pipe(upstream);
+    });
+    upstream.on('error', () => client.destroy());
+    client.on('error', () => upstream.destroy());
+  });
+  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`,
+    tunnels,
+    close: () => new Promise((r) => { proxy.closeAllConnections(); proxy.close(() => r()); }),
+  };
+}
+
+describe('proxies', () => {
+  it('downloads through HTTP_PROXY, and goes around it for NO_PROXY hosts', async () => {
+    const f = fixtures();
+    const archive = readFileSync(f.python.archive);
+    const archiveSha = createHash('sha256').update(archive).digest('hex');
+    const server = await serve({ '/cpython.tar.gz': { body: archive } });
+    const proxy = await connectProxy();
+    try {
+      const build = async (env: NodeJS.ProcessEnv) => {
+        const dir = tempDir();
+        const cache = join(dir, 'cache');
+        cpSync(join(f.buildCache, 'stubs'), join(cache, 'stubs'), { recursive: true });
+        const args = ['build', '--quiet', '--wheel', f.wheels.app, '--wheel', f.wheels.lib, '--level', '1', '--out', join(dir, 'app'), '--distribution', server.url('/cpython.tar.gz'), '--distribution-sha256', archiveSha];
+        return pyseal.async(args, { buildCache: cache, env: { HTTP_PROXY: proxy.url, http_proxy: proxy.url, NO_PROXY: '', no_proxy: '', ...env } });
+      };
+      const proxied = await build({});
+      expect(proxied.stderr).toBe('');
+      expect(proxied.code).toBe(0);
+      expect(proxy.tunnels).toEqual([new URL(server.url('/')).host]);
+      const direct = await build({ NO_PROXY: '127.0.0.1', no_proxy: '127.0.0.1' });
+      expect(direct.code).toBe(0);
+      expect(proxy.tunnels).toHaveLength(1);
+      expect(server.log).toEqual(['GET /cpython.tar.gz', 'GET /cpython.tar.gz']);
+    } finally {
+      await proxy.close();
+      await server.close();
+    }
   });
 });
 
