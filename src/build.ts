@@ -9,21 +9,22 @@
  *          -> blobs (zstd, cached) -> executable (native writer: temp file, then rename)
  */
 import { existsSync } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, rename, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 
-import { BuildCache, buildCacheRoot } from './cache.js';
+import { BuildCache, buildCacheRoot, publishDir } from './cache.js';
 import { downloadUrl, findPython, loadCatalog, newestPython } from './catalog.js';
 import { type BuildFlags, type Config, loadConfig } from './config.js';
 import { type Distribution, prepareDistribution } from './distribution.js';
 import { native, UserError } from './errors.js';
-import { type BlobRecord, MANIFEST_SCHEMA, type Manifest } from './manifest.js';
+import { type BlobRecord, MANIFEST_SCHEMA, type Manifest, type UrlSource } from './manifest.js';
 import { type BlobSource, nativeAddon } from './native.js';
 import { buildWheel, type HostPython, isBuildable } from './pep517.js';
 import { Reporter } from './progress.js';
 import { type Requirements, type ResolveContext, resolveDependencies } from './resolve.js';
+import type { Artifact } from './pip.js';
 import { type StagedWheel, stageWheels, WHEEL_MTIME } from './stage.js';
-import { ensureStub } from './stub.js';
+import { ensureStub, type Stub } from './stub.js';
 import { incompatibility, normalizeName, parseWheelName } from './tags.js';
 import { isHost, resolveTarget, type Target } from './targets.js';
 import { VERSION } from './version.js';
@@ -74,29 +75,46 @@ async function buildWith(options: BuildOptions, signal: AbortSignal): Promise<Bu
   stubPromise.catch(() => {}); // awaited below; avoid an unhandled rejection meanwhile
 
   const dist = await targetDistribution(config, target, cache, reporter);
-  const { wheelFiles, lockFile, resolvedNothing } = await gatherWheels(config, dist, target, cache, reporter);
-  checkTags(wheelFiles, dist, target);
+  const { inputs, lockFile, resolvedNothing } = await gatherWheels(config, dist, target, cache, reporter);
+  checkTags(inputs.map((i) => i.path), dist, target);
 
-  const hashed = await Promise.all(wheelFiles.map(async (path) => ({ path, sha256: await native(() => nativeAddon().sha256File(path)) })));
+  // Every wheel is installed (RECORD-checked) and byte-compiled here, once per
+  // wheel and Python, even one a lazy executable fetches: a broken wheel
+  // fails the build, not the user's first run.
+  const hashed = await Promise.all(inputs.map(async (i) => ({ ...i, sha256: await native(() => nativeAddon().sha256File(i.path)) })));
   const compileWith = config.compile && targetIsHost ? join(dist.root, dist.interpreter) : undefined;
   const staged = await stageWheels(hashed, dist, compileWith ? { compileWith } : {}, cache, reporter);
-  checkDuplicates(staged);
-
-  const app = pickApp(config, staged);
+  const wheels: Wheel[] = staged.map((s, i) => ({ ...hashed[i]!, ...s }));
+  checkDuplicates(wheels);
+  const app = pickApp(config, wheels);
   const entry = pickEntry(config, app);
   const project = appProject(config);
   const name = normalizeName(project?.name ?? app.info.name);
   const version = project?.version ?? app.info.version;
 
-  const blobs: { record: Omit<BlobRecord, 'source'>; source: BlobSource }[] = [
-    { record: { sha256: dist.blob.sha256, kind: 'python', name: `cpython-${dist.version}`, size: dist.blob.size }, source: { archive: dist.archive } },
-    ...staged.map((s) => ({
-      record: { sha256: s.blob.sha256, kind: 'wheel' as const, name: `${normalizeName(s.info.name)}-${s.info.version}`, size: s.blob.size },
-      source: { dir: s.dir, mtime: WHEEL_MTIME },
-    })),
-  ];
+  // Lazy builds keep the app's own code inside and fetch everything that has
+  // a URL; files that only exist here stay inside too, or go to --blobs-dir.
+  const lazy = config.mode === 'lazy';
+  const placement = (w: Wheel): 'embedded' | 'url' | 'hosted' => (!lazy || w === app ? 'embedded' : w.artifact ? 'url' : config.blobs ? 'hosted' : 'embedded');
+
+  const blobs: Planned[] = [await pythonBlob(dist, lazy, config.blobs)];
+  for (const w of wheels) {
+    const blobName = `${normalizeName(w.info.name)}-${w.info.version}`;
+    const where = placement(w);
+    if (where === 'embedded') {
+      blobs.push({ record: { sha256: w.blob.sha256, kind: 'wheel', name: blobName, size: w.blob.size }, source: { dir: w.dir, mtime: WHEEL_MTIME } });
+      continue;
+    }
+    const size = (await stat(w.path)).size;
+    const url = where === 'url' ? w.artifact!.url : await host(w.path, basename(w.path), config.blobs!);
+    const mirror = where === 'url' ? { mirror: { kind: 'index' as const, path: new URL(url).pathname.replace(/^\/+/, '') } } : {};
+    // The writer names a fetched wheel's blob after the wheel's hash.
+    blobs.push({ record: { sha256: '', kind: 'wheel', name: blobName, size }, url: { from: 'url', url, sha256: w.sha256, size, ...mirror } });
+  }
+  const stubs = lazy ? await Promise.all([stubPromise, ensureStub({ target, features: ['lazy'], signal }, cache, reporter)]) : [await stubPromise];
+  if (lazy) blobs.push(await toolBlob(stubs[1]!, cache));
   const { files: blobFiles, compressed } = await compressBlobs(blobs, config.level, cache, reporter);
-  const stub = await stubPromise;
+  const stub = stubs[0]!;
 
   const manifest: Manifest = {
     schema: MANIFEST_SCHEMA,
@@ -107,7 +125,7 @@ async function buildWith(options: BuildOptions, signal: AbortSignal): Promise<Bu
     target: target.triple,
     self_command: config.selfCommand,
     builder: `pyseal ${VERSION}`,
-    blobs: blobs.map((b) => ({ ...b.record, source: { from: 'payload', offset: 0, length: 0 } })),
+    blobs: blobs.map((b) => ({ ...b.record, source: b.url ?? { from: 'payload', offset: 0, length: 0 } })),
   };
   const out = config.out ?? join(config.projectDir, 'dist', `${name}${targetIsHost ? '' : `-${target.triple}`}${target.exeSuffix}`);
   await native(() => nativeAddon().writeExecutable(stub.path, manifest, blobFiles, out));
@@ -134,7 +152,7 @@ async function gatherWheels(config: Config, dist: Distribution, target: Target, 
   const buildProject = config.from.length === 0 && explicitWheels.length === 0 && isBuildable(config.projectDir);
   const resolving = buildProject || config.from.length > 0 || config.requirements.length > 0 || config.lock !== undefined;
   if (!resolving) {
-    if (explicitWheels.length > 0) return { wheelFiles: explicitWheels, resolvedNothing: false };
+    if (explicitWheels.length > 0) return { inputs: explicitWheels.map((path) => ({ path })), resolvedNothing: false };
     throw new UserError(
       'nothing to build: no project, no --from and no wheels',
       'run pyseal build in a project directory (pyproject.toml), or pass --from PACKAGE or --wheel FILE',
@@ -175,7 +193,58 @@ async function gatherWheels(config: Config, dist: Distribution, target: Target, 
     },
     ctx,
   );
-  return { wheelFiles: [...wheelFiles, ...resolved.wheels], lockFile: resolved.lockFile, resolvedNothing: resolved.reused };
+  const inputs: Input[] = [...wheelFiles.map((path) => ({ path })), ...resolved.wheels];
+  return { inputs, lockFile: resolved.lockFile, resolvedNothing: resolved.reused };
+}
+
+/** A wheel going in; `artifact` when it was downloaded from an index. */
+interface Input {
+  path: string;
+  artifact?: Artifact;
+}
+
+interface Wheel extends Input, StagedWheel {}
+
+/** A blob of the manifest and where its bytes come from. */
+interface Planned {
+  record: Omit<BlobRecord, 'source'>;
+  /** Embedded: what to pack. */
+  source?: BlobSource;
+  /** Lazy: where the launcher fetches it. */
+  url?: UrlSource;
+}
+
+/** The distribution: fetched by its URL in lazy builds, hosted, or embedded. */
+async function pythonBlob(dist: Distribution, lazy: boolean, blobs: Config['blobs']): Promise<Planned> {
+  const record = { sha256: dist.blob.sha256, kind: 'python' as const, name: `cpython-${dist.version}`, size: dist.blob.size };
+  if (lazy && (dist.origin || blobs)) {
+    const url = dist.origin?.url ?? (await host(dist.archive, basename(dist.archive), blobs!));
+    const mirror = dist.origin?.mirrorPath ? { mirror: { kind: 'python' as const, path: dist.origin.mirrorPath } } : {};
+    return { record, url: { from: 'url', url, sha256: dist.archiveSha256, size: dist.archiveSize, ...mirror } };
+  }
+  return { record, source: { archive: dist.archive } };
+}
+
+/** Copies a file into --blobs-dir (temp file, then rename) and returns its URL under --blobs-url. */
+async function host(file: string, name: string, blobs: { dir: string; url: string }): Promise<string> {
+  await mkdir(blobs.dir, { recursive: true });
+  const tmp = join(blobs.dir, `.${name}.tmp-${process.pid}`);
+  await copyFile(file, tmp);
+  await rename(tmp, join(blobs.dir, name));
+  return `${blobs.url.replace(/\/+$/, '')}/${encodeURIComponent(name)}`;
+}
+
+/** The network-capable launcher, as the tree of a `tool` blob. */
+async function toolBlob(stub: Stub, cache: BuildCache): Promise<Planned> {
+  const dir = cache.path('tools', stub.key);
+  if (!existsSync(join(dir, 'pyseal-launcher'))) {
+    const tmp = cache.temp(await cache.ensureDir('tools'), stub.key);
+    await mkdir(tmp, { recursive: true });
+    await copyFile(stub.path, join(tmp, 'pyseal-launcher'));
+    await publishDir(tmp, dir);
+  }
+  const blob = await native(() => nativeAddon().hashBlob({ dir, mtime: WHEEL_MTIME }));
+  return { record: { sha256: blob.sha256, kind: 'tool', name: `pyseal-launcher-${VERSION}`, size: blob.size }, source: { dir, mtime: WHEEL_MTIME } };
 }
 
 /** `[project]` describes the app, unless the app is a published package (--from). */
@@ -201,7 +270,7 @@ async function catalogDistribution(config: Config, version: string, target: Targ
   const hint = config.pythonMirror
     ? `check the mirror (--python-mirror / PYSEAL_PYTHON_MIRROR = ${config.pythonMirror}) has ${entry.tag}/${entry.asset}`
     : 'if python-build-standalone\'s releases are out of reach, point --python-mirror (or PYSEAL_PYTHON_MIRROR) at a mirror';
-  return prepareDistribution({ location: url, sha256: entry.sha256, hint }, target, cache, reporter);
+  return prepareDistribution({ location: url, sha256: entry.sha256, hint, mirrorPath: `${entry.tag}/${encodeURIComponent(entry.asset)}` }, target, cache, reporter);
 }
 
 /** A CPython this machine can run, to build wheels and run pip: the target's own when it is the host. */
@@ -258,8 +327,8 @@ function checkTags(wheels: string[], dist: Distribution, target: Target): void {
   }
 }
 
-function checkDuplicates(staged: StagedWheel[]): void {
-  const seen = new Map<string, StagedWheel>();
+function checkDuplicates(staged: Wheel[]): void {
+  const seen = new Map<string, Wheel>();
   for (const s of staged) {
     const key = normalizeName(s.info.name);
     const other = seen.get(key);
@@ -275,7 +344,7 @@ function checkDuplicates(staged: StagedWheel[]): void {
  * --script; else the first --wheel; else (directories only) the one wheel
  * with console scripts; else the first.
  */
-function pickApp(config: Config, staged: StagedWheel[]): StagedWheel {
+function pickApp(config: Config, staged: Wheel[]): Wheel {
   const projectName = appProject(config)?.name ?? requirementName(config.from[0]);
   if (projectName) {
     const match = staged.find((s) => normalizeName(s.info.name) === normalizeName(projectName));
@@ -292,7 +361,7 @@ function pickApp(config: Config, staged: StagedWheel[]): StagedWheel {
   return staged[0]!;
 }
 
-function pickEntry(config: Config, app: StagedWheel): Manifest['entry'] {
+function pickEntry(config: Config, app: Wheel): Manifest['entry'] {
   const scripts = app.info.consoleScripts;
   const names = Object.keys(scripts);
   const wheel = basename(app.wheel);
@@ -329,24 +398,24 @@ function parseEntry(text: string, where: string): { module: string; function: st
  * Compressed frames are cached as blobs/<sha256>.<level>.zst: a blob already
  * packed at this level is reused, so a rebuild compresses only what changed.
  */
-async function compressBlobs(
-  blobs: { record: Omit<BlobRecord, 'source'>; source: BlobSource }[],
-  level: number,
-  cache: BuildCache,
-  reporter: Reporter,
-): Promise<{ files: string[]; compressed: number }> {
+async function compressBlobs(blobs: Planned[], level: number, cache: BuildCache, reporter: Reporter): Promise<{ files: (string | null)[]; compressed: number }> {
   const dir = await cache.ensureDir('blobs');
-  const files = blobs.map((b) => join(dir, `${b.record.sha256}.${level}.zst`));
-  const todo = blobs.map((b, i) => ({ ...b, file: files[i]! })).filter((b) => !existsSync(b.file));
+  // The launcher tool is packed at the highest level whatever --level says:
+  // it is made once and goes into every lazy executable.
+  const levelOf = (b: Planned) => (b.record.kind === 'tool' ? 19 : level);
+  const files = blobs.map((b) => (b.source ? join(dir, `${b.record.sha256}.${levelOf(b)}.zst`) : null));
+  const todo = blobs
+    .map((b, i) => ({ record: b.record, source: b.source!, level: levelOf(b), file: files[i]! }))
+    .filter((b, i) => files[i] !== null && !existsSync(b.file));
   const total = todo.reduce((n, b) => n + b.record.size, 0);
   if (todo.length > 0) {
     const progress = new (nativeAddon().Progress)();
-    const task = reporter.task(`compressing ${todo.length} blob${todo.length === 1 ? '' : 's'} (zstd level ${level})`, total);
+    const task = reporter.task(`compressing ${todo.length} blob${todo.length === 1 ? '' : 's'} (zstd)`, total);
     const timer = setInterval(() => task.update(progress.done), 100);
     try {
       // One at a time: each compression already uses every core.
       for (const b of todo) {
-        await native(() => nativeAddon().compressBlob(b.source, level, b.record.sha256, b.file, progress));
+        await native(() => nativeAddon().compressBlob(b.source, b.level, b.record.sha256, b.file, progress));
       }
     } finally {
       clearInterval(timer);

@@ -10,7 +10,8 @@
  *   stages/<key>/                an installed, byte-compiled wheel (tree/) and its metadata (meta.json)
  *   blobs/<sha256>.<level>.zst   compressed blobs
  *   stubs/<key>/                 compiled launcher stubs
- *   cargo/                       cargo's target directory for stub builds
+ *   tools/<key>/                 the network-capable launcher, as a lazy build's `tool` blob tree
+ *   cargo/, cargo-min-size/      cargo's target directories for stub builds (standard, std rebuilt for size)
  *
  * Entries appear by rename once complete, so a crashed build leaves at worst an
  * unused `.tmp-*` behind, never a half-written entry.

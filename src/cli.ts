@@ -54,6 +54,11 @@ Package index:
   --find-links DIR|URL        wheels and sdists in a directory or page (repeatable)
   --no-index                  only --find-links
 
+Mode:
+  --mode embedded|lazy        embedded (default): everything inside; lazy: Python and the wheels fetched on first run
+  --blobs-dir DIR             lazy: write files that only exist locally to DIR, for you to host ...
+  --blobs-url URL             ... at URL (otherwise they stay embedded)
+
 Output:
   --script NAME               the app's console script to run (default: its only one)
   --entry MODULE:FUNCTION     run this function instead of a console script
@@ -76,6 +81,9 @@ Options:
 `;
 
 const BUILD_OPTIONS = {
+  mode: { type: 'string' },
+  'blobs-dir': { type: 'string' },
+  'blobs-url': { type: 'string' },
   python: { type: 'string' },
   'python-mirror': { type: 'string' },
   'python-catalog': { type: 'string' },
@@ -134,6 +142,9 @@ async function runBuild(args: string[]): Promise<number> {
   }
   const result = await build({
     projectDir: positionals[0] ?? '.',
+    mode: values.mode as 'embedded' | 'lazy' | undefined,
+    blobsDir: values['blobs-dir'],
+    blobsUrl: values['blobs-url'],
     python: values.python,
     pythonMirror: values['python-mirror'],
     pythonCatalog: values['python-catalog'],

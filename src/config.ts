@@ -14,6 +14,9 @@ import type { IndexOptions } from './pip.js';
 
 /** What the command line (or a library caller) may set. */
 export interface BuildFlags {
+  mode?: Mode;
+  blobsDir?: string;
+  blobsUrl?: string;
   python?: string;
   pythonMirror?: string;
   pythonCatalog?: string;
@@ -39,8 +42,13 @@ export interface BuildFlags {
   compile?: boolean;
 }
 
+/** embedded: every blob in the executable; lazy: fetched on first run. */
+export type Mode = 'embedded' | 'lazy';
+
 export interface Config
-  extends Required<Pick<BuildFlags, 'wheels' | 'wheelDirs' | 'level' | 'selfCommand' | 'compile' | 'from' | 'requirements' | 'extras' | 'upgrade'>> {
+  extends Required<Pick<BuildFlags, 'mode' | 'wheels' | 'wheelDirs' | 'level' | 'selfCommand' | 'compile' | 'from' | 'requirements' | 'extras' | 'upgrade'>> {
+  /** Where lazy builds put local-only files for the user to host, and the URL they are served from. */
+  blobs?: { dir: string; url: string };
   projectDir: string;
   /** `[project]` name and version, when there is a pyproject.toml. */
   project?: { name?: string; version?: string };
@@ -62,6 +70,9 @@ export const DEFAULT_SELF_COMMAND = 'self';
 
 /** `[tool.pyseal]` keys and their types; anything else is a typo worth reporting. */
 const KEYS = {
+  mode: 'string',
+  'blobs-dir': 'string',
+  'blobs-url': 'string',
   python: 'string',
   'python-mirror': 'string',
   'python-catalog': 'string',
@@ -127,8 +138,25 @@ export async function loadConfig(projectDir: string, flags: BuildFlags, cwd = pr
   const list = (flag: string[] | undefined, key: keyof typeof KEYS) => (flag?.length ? flag : tomlList(key));
   // Paths and URLs: a flag's path is relative to the cwd, a file's to the project.
   const links = flags.findLinks?.length ? flags.findLinks.map((l) => locationFlag(l, cwd)) : tomlList('find-links').map((l) => locationToml(l, dir)!);
+  const mode = flags.mode ?? (fromToml('mode') as string | undefined) ?? 'embedded';
+  if (mode !== 'embedded' && mode !== 'lazy') {
+    throw new UserError(`mode ${JSON.stringify(mode)} is neither "embedded" nor "lazy"`, 'embedded puts everything in the executable; lazy fetches Python and the wheels on first run', 2);
+  }
+  const blobsDir = cliPath(flags.blobsDir) ?? tomlPath(fromToml('blobs-dir'));
+  const blobsUrl = flags.blobsUrl ?? (fromToml('blobs-url') as string | undefined);
+  if ((blobsDir === undefined) !== (blobsUrl === undefined)) {
+    throw new UserError('--blobs-dir and --blobs-url go together', 'write local files to a directory (--blobs-dir) and name the URL it will be served from (--blobs-url)', 2);
+  }
+  if (blobsUrl !== undefined && !/^https?:\/\//.test(blobsUrl)) {
+    throw new UserError(`--blobs-url ${blobsUrl} is not an http(s) URL`, undefined, 2);
+  }
+  if (blobsDir && mode !== 'lazy') {
+    throw new UserError('--blobs-dir and --blobs-url only apply to lazy builds', 'add --mode lazy', 2);
+  }
   const config: Config = {
     projectDir: dir,
+    mode,
+    ...(blobsDir && blobsUrl ? { blobs: { dir: blobsDir, url: blobsUrl } } : {}),
     from: list(flags.from, 'from'),
     requirements: flags.requirements?.length ? flags.requirements.map((r) => absolutize(r, cwd)) : tomlList('requirements').map((r) => absolutize(r, dir)),
     extras: list(flags.extras, 'extras'),

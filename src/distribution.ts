@@ -30,6 +30,9 @@ export interface Distribution extends PythonVersion {
   root: string;
   /** The blob: sha256 and size of the archive's tar stream. */
   blob: BlobHash;
+  archiveSize: number;
+  /** Where it was downloaded from, when it was (what a lazy build records). */
+  origin?: { url: string; mirrorPath?: string };
 }
 
 export interface DistributionSpec {
@@ -38,6 +41,8 @@ export interface DistributionSpec {
   sha256?: string;
   /** What to suggest when the download fails (e.g. the mirror flags). */
   hint?: string;
+  /** The URL's part below the python-build-standalone base, which a runtime mirror keeps. */
+  mirrorPath?: string;
 }
 
 interface Meta {
@@ -74,7 +79,9 @@ export async function prepareDistribution(spec: DistributionSpec, target: Target
   const meta = existsSync(metaPath) ? (JSON.parse(await readFile(metaPath, 'utf8')) as Meta) : await unpack(archive, entry, target, cache, reporter);
   const root = join(entry, 'tree');
   const [major, minor] = meta.version.split('.').map(Number) as [number, number];
-  return { archive, archiveSha256, version: meta.version, major, minor, interpreter: meta.interpreter, root, blob: meta.blob };
+  const origin = isUrl(spec.location) ? { origin: { url: spec.location, ...(spec.mirrorPath ? { mirrorPath: spec.mirrorPath } : {}) } } : {};
+  const archiveSize = (await stat(archive)).size;
+  return { archive, archiveSha256, archiveSize, version: meta.version, major, minor, interpreter: meta.interpreter, root, blob: meta.blob, ...origin };
 }
 
 /** Unpacks into `entry/tree` and records `entry/meta.json`; both appear by one rename. */

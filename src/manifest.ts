@@ -18,11 +18,29 @@ export interface Manifest {
 }
 
 export interface BlobRecord {
+  /** The blob's cache name. For wheels fetched by URL, the native writer derives it from the wheel's hash. */
   sha256: string;
-  kind: 'python' | 'wheel';
+  kind: 'python' | 'wheel' | 'tool';
   name: string;
   size: number;
-  source: { from: 'payload'; offset: number; length: number };
+  source: PayloadSource | UrlSource;
+}
+
+/** Embedded: a zstd frame in the payload (offset and length filled in by the writer). */
+export interface PayloadSource {
+  from: 'payload';
+  offset: number;
+  length: number;
+}
+
+/** Lazy: fetched on first run, checked against the file's sha256. */
+export interface UrlSource {
+  from: 'url';
+  url: string;
+  sha256: string;
+  size: number;
+  /** How PYSEAL_PYTHON_MIRROR / PYSEAL_INDEX_MIRROR rebuild the URL at run time. */
+  mirror?: { kind: 'python' | 'index'; path: string };
 }
 
 export interface Inspection {

@@ -28,7 +28,7 @@ interface Addon {
   extractArchive(archive: string, dest: string): Promise<BlobHash>;
   installWheel(wheel: string, dest: string): Promise<WheelInfo>;
   readWheel(wheel: string): Promise<WheelInfo>;
-  writeExecutable(stub: string, manifest: Manifest, blobFiles: string[], out: string): Promise<void>;
+  writeExecutable(stub: string, manifest: Manifest, blobFiles: (string | null)[], out: string): Promise<void>;
   inspectExecutable(path: string): Inspection;
   sha256File(path: string): Promise<string>;
 }

@@ -48,8 +48,8 @@ export interface ResolveContext extends BuildContext {
 }
 
 export interface Resolved {
-  /** Wheel files for every dependency, in the lock's order. */
-  wheels: string[];
+  /** Wheel files for every dependency, in the lock's order; `artifact` when it was downloaded. */
+  wheels: { path: string; artifact?: Artifact }[];
   artifacts: Artifact[];
   lockFile: string;
   /** The lock was fresh: nothing was resolved. */
@@ -109,18 +109,18 @@ export async function resolveDependencies(req: Requirements, ctx: ResolveContext
   }
 
   const files = await fetchArtifacts(artifacts, ctx);
-  const wheels: string[] = [];
+  const wheels: Resolved['wheels'] = [];
   for (const [i, a] of artifacts.entries()) {
     if (a.kind === 'wheel') {
-      wheels.push(files[i]!);
+      wheels.push({ path: files[i]!, ...(/^https?:/.test(a.url) ? { artifact: a } : {}) });
       continue;
     }
     if (!ctx.targetIsHost) {
       throw new UserError(`${a.name} ${a.version} has only an sdist, and pyseal builds sdists only for the host target`, `use a version with a wheel for ${ctx.target.triple}`);
     }
-    wheels.push(await buildSdist(files[i]!, a, ctx));
+    wheels.push({ path: await buildSdist(files[i]!, a, ctx) });
   }
-  for (const dir of directories) wheels.push(await buildWheel(dir, ctx));
+  for (const dir of directories) wheels.push({ path: await buildWheel(dir, ctx) });
   return { wheels, artifacts, lockFile, reused };
 }
 

@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -34,7 +34,11 @@ export interface Stub {
   key: string;
   /** Whether cargo ran for this build. */
   compiled: boolean;
+  /** `min-size`: std rebuilt for size (needs rust-src); `standard` otherwise. */
+  variant: StubVariant;
 }
+
+export type StubVariant = 'min-size' | 'standard';
 
 /** Everything that decides the stub's bytes. */
 async function stubKey(req: StubRequest): Promise<string> {
@@ -63,9 +67,8 @@ export async function ensureStub(req: StubRequest, cache: BuildCache, reporter: 
   const name = `pyseal-launcher${req.target.exeSuffix}`;
   const dir = cache.path('stubs', key);
   const path = join(dir, name);
-  if (existsSync(path)) return { path, key, compiled: false };
+  if (existsSync(path)) return { path, key, compiled: false, variant: await readVariant(dir) };
 
-  const targetDir = await cache.ensureDir('cargo');
   const rustTarget = req.target.stub.rustTarget;
   const args = [
     'build',
@@ -78,7 +81,26 @@ export async function ensureStub(req: StubRequest, cache: BuildCache, reporter: 
     '--locked',
   ];
   if (req.features.length > 0) args.push('--features', req.features.join(','));
-  await runCargo(args, targetDir, rustTarget, reporter, req.signal);
+
+  // Smallest first: std rebuilt for size with panics that abort at once. That
+  // needs rust-src and unstable cargo flags, so any failure falls back.
+  let variant: StubVariant = 'standard';
+  let targetDir = await cache.ensureDir('cargo');
+  if (process.env.PYSEAL_STUB_BUILD_STD !== '0' && (await hasRustSrc())) {
+    const minDir = await cache.ensureDir('cargo-min-size');
+    const built = await runCargo([...args, '-Zbuild-std=std,panic_abort'], minDir, rustTarget, reporter, req.signal, {
+      RUSTC_BOOTSTRAP: '1',
+      RUSTFLAGS: '-Zunstable-options -Cpanic=immediate-abort',
+    }).then(
+      () => true,
+      (err: unknown) => {
+        if ((err as Error).name === 'AbortError') throw err;
+        return false;
+      },
+    );
+    if (built) [variant, targetDir] = ['min-size', minDir];
+  }
+  if (variant === 'standard') await runCargo(args, targetDir, rustTarget, reporter, req.signal);
 
   const built = join(targetDir, rustTarget, STUB_PROFILE, name);
   const stubs = await cache.ensureDir('stubs');
@@ -86,21 +108,37 @@ export async function ensureStub(req: StubRequest, cache: BuildCache, reporter: 
   await mkdir(tmp, { recursive: true });
   try {
     await copyFile(built, join(tmp, name));
+    await writeFile(join(tmp, 'variant'), variant);
     await publishDir(tmp, dir);
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
-  return { path, key, compiled: true };
+  return { path, key, compiled: true, variant };
 }
 
-function runCargo(args: string[], targetDir: string, rustTarget: string, reporter: Reporter, signal?: AbortSignal): Promise<void> {
+async function readVariant(dir: string): Promise<StubVariant> {
+  return (await readFile(join(dir, 'variant'), 'utf8').catch(() => 'standard')) === 'min-size' ? 'min-size' : 'standard';
+}
+
+/** Whether the toolchain has the standard library's sources (rustup component rust-src). */
+function hasRustSrc(): Promise<boolean> {
+  return new Promise((resolve) => {
+    const rustc = spawn(process.env.RUSTC ?? 'rustc', ['--print', 'sysroot'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    rustc.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    rustc.on('error', () => resolve(false));
+    rustc.on('close', (code) => resolve(code === 0 && existsSync(join(out.trim(), 'lib', 'rustlib', 'src', 'rust', 'library', 'std', 'Cargo.toml'))));
+  });
+}
+
+function runCargo(args: string[], targetDir: string, rustTarget: string, reporter: Reporter, signal?: AbortSignal, extraEnv: NodeJS.ProcessEnv = {}): Promise<void> {
   const cargo = process.env.CARGO ?? 'cargo';
   const task = reporter.task(`compiling the launcher for ${rustTarget}`);
   return new Promise<void>((resolve, reject) => {
     const child = spawn(cargo, args, {
       cwd: PACKAGE_ROOT,
       stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, CARGO_TARGET_DIR: targetDir, CARGO_TERM_COLOR: 'never', CARGO_TERM_PROGRESS_WHEN: 'never' },
+      env: { ...process.env, CARGO_TARGET_DIR: targetDir, CARGO_TERM_COLOR: 'never', CARGO_TERM_PROGRESS_WHEN: 'never', ...extraEnv },
       ...(signal ? { signal, killSignal: 'SIGTERM' as const } : {}),
     });
     let log = '';

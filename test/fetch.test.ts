@@ -1,8 +1,6 @@
 /** `--distribution URL`: downloads into the content-addressed cache, verified, through network faults. */
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import { type AddressInfo, connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BuildCache } from '../src/cache.js';
 import { fetchToCache } from '../src/fetch.js';
 import { Reporter } from '../src/progress.js';
-import { type LoopbackServer, serve, type Served } from './fixtures/server.js';
+import { connectProxy, type LoopbackServer, serve, type Served } from './fixtures/server.js';
 import { expectUserError, fixtures, pyseal, runExe, tempDir } from './helpers.js';
 
 const body = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 7919) % 251));
@@ -94,30 +92,6 @@ describe('fetching', () => {
     await expect(result).rejects.toThrow(/cannot download http:\/\/127\.0\.0\.1:9\/nothing-here: connection refused/);
   });
 });
-
-/** A forward proxy on loopback that tunnels CONNECT requests and records them. */
-async function connectProxy(): Promise<{ url: string; tunnels: string[]; close(): Promise<void> }> {
-  const tunnels: string[] = [];
-  const proxy = createServer();
-  proxy.on('connect', (req, client: Socket, head: Buffer) => {
-    tunnels.push(req.url ?? '');
-    const [host, port] = (req.url ?? '').split(':');
-    const upstream = connect(Number(port), host, () => {
-      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-      upstream.write(head);
-      upstream.pipe(client);
-      client.pipe(upstream);
-    });
-    upstream.on('error', () => client.destroy());
-    client.on('error', () => upstream.destroy());
-  });
-  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
-  return {
-    url: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`,
-    tunnels,
-    close: () => new Promise((r) => { proxy.closeAllConnections(); proxy.close(() => r()); }),
-  };
-}
 
 describe('proxies', () => {
   it('downloads through HTTP_PROXY, and goes around it for NO_PROXY hosts', async () => {

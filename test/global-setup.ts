@@ -37,14 +37,13 @@ export default function setup(project: TestProject) {
   mkdirSync(buildCache, { recursive: true });
   const wheelDir = mkdtempSync(join(tmpdir(), 'pyseal-test-wheels-'));
   const wheels = demoApp(wheelDir);
-  // Warm the stub and the distribution blob at the level tests use.
-  const out = join(wheelDir, 'warm-up');
-  const r = spawnSync(
-    process.execPath,
-    [join(ROOT, 'dist', 'cli.js'), 'build', '--quiet', '--distribution', py.archive, '--wheel', wheels.app, '--wheel', wheels.lib, '--level', '3', '--out', out],
-    { env: { ...process.env, PYSEAL_BUILD_CACHE: buildCache }, encoding: 'utf8' },
-  );
-  if (r.status !== 0) throw new Error(`warm-up build failed:\n${r.stderr}`);
+  // Warm both stubs (embedded, and the lazy builds' network-capable tool) and
+  // the distribution blob at the level tests use. The lazy build's URL is never fetched.
+  const common = ['build', '--quiet', '--distribution', py.archive, '--wheel', wheels.app, '--wheel', wheels.lib, '--level', '3'];
+  for (const extra of [['--out', join(wheelDir, 'warm-up')], ['--mode', 'lazy', '--blobs-dir', join(wheelDir, 'hosted'), '--blobs-url', 'http://127.0.0.1:9/', '--out', join(wheelDir, 'warm-up-lazy')]]) {
+    const r = spawnSync(process.execPath, [join(ROOT, 'dist', 'cli.js'), ...common, ...extra], { env: { ...process.env, PYSEAL_BUILD_CACHE: buildCache }, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`warm-up build failed:\n${r.stderr}`);
+  }
   project.provide('fixtures', {
     python: { archive: py.archive, zstArchive: zst.archive, version: py.version, major: py.major, minor: py.minor, interpreter: py.python },
     buildCache,

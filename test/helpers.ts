@@ -73,8 +73,8 @@ export function runExe(exe: string, args: string[], opts: { home: string; input?
 }
 
 /** Starts an executable without waiting, for concurrency and kill tests. */
-export function startExe(exe: string, args: string[], home: string) {
-  const child = spawn(exe, args, { env: { ...process.env, PYSEAL_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
+export function startExe(exe: string, args: string[], home: string, env: NodeJS.ProcessEnv = {}) {
+  const child = spawn(exe, args, { env: { ...process.env, PYSEAL_HOME: home, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -3,12 +3,13 @@
  * stays hermetic. python-build-standalone's host is not used (it may be out of
  * reach); the distribution is the local fixture.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { fixtures, LEVEL, pyseal, runExe, tempDir } from './helpers.js';
+import { serve, type Served } from './fixtures/server.js';
+import { fixtures, LEVEL, pyseal, runExe, startExe, tempDir } from './helpers.js';
 
 describe.skipIf(!process.env.PYSEAL_ONLINE_TESTS)('with the real PyPI', () => {
   it('builds black with its dependencies, then rebuilds without the network', async () => {
@@ -41,5 +42,40 @@ describe.skipIf(!process.env.PYSEAL_ONLINE_TESTS)('with the real PyPI', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(runExe(join(dir, 'dist', 'hi'), ['there'], { home: join(dir, 'home') }).stdout).toBe('hi there\n');
+  });
+
+  it('bootstraps a lazy black from a loopback mirror of what the build resolved', async () => {
+    const dir = tempDir();
+    const f = fixtures();
+    const cache = join(dir, 'cache');
+    const hosted = join(dir, 'hosted');
+    // The server reads `files` on every request, so it can start empty: its
+    // address goes into the build, the files it serves come from the build.
+    const files: Record<string, Served> = {};
+    const mirror = await serve(files);
+    try {
+      const r = await pyseal.async(
+        ['build', '--quiet', '--mode', 'lazy', '--distribution', f.python.archive, '--from', 'black==24.10.0', '--script', 'black', '--blobs-dir', hosted, '--blobs-url', mirror.url('/hosted'), '--level', LEVEL, '--out', join(dir, 'black')],
+        { cwd: dir, buildCache: cache },
+      );
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      type Fetched = { source: { from: string; sha256: string; mirror?: { kind: string; path: string } } };
+      const fetched = (JSON.parse(pyseal(['inspect', '--json', join(dir, 'black')]).stdout).manifest.blobs as Fetched[]).filter((b) => b.source.from === 'url');
+      expect(fetched.length).toBeGreaterThanOrEqual(5); // CPython and black's dependencies
+      for (const name of readdirSync(hosted)) files[`/hosted/${name}`] = { body: readFileSync(join(hosted, name)) };
+      // Each wheel at the path a PyPI-shaped mirror has it under.
+      for (const b of fetched.filter((b) => b.source.mirror?.kind === 'index')) {
+        files[`/${decodeURIComponent(b.source.mirror!.path)}`] = { body: readFileSync(join(cache, 'downloads', b.source.sha256)) };
+      }
+      const home = join(dir, 'home');
+      const first = await startExe(join(dir, 'black'), ['--version'], home, { PYSEAL_INDEX_MIRROR: mirror.url('') }).done;
+      expect(first.stderr).toBe('');
+      expect(first.stdout).toMatch(/^black, 24\.10\.0 \(compiled: yes\)/);
+      expect(mirror.requests.filter((q) => q.agent.startsWith('pyseal-launcher/')).length).toBe(fetched.length);
+      expect(runExe(join(dir, 'black'), ['-q', '-'], { home, input: 'x = {  "a":1 }\n' }).stdout).toBe('x = {"a": 1}\n');
+    } finally {
+      await mirror.close();
+    }
   });
 });

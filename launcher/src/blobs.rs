@@ -7,7 +7,7 @@
 //! executable installs nothing.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use crate::archive::{self, ExtractOptions};
 use crate::cache::{self, Cache, Lock};
 use crate::error::{Error, IoContext, Result};
-use crate::manifest::Blob;
+use crate::manifest::{Blob, BlobKind, Source};
 use crate::payload::{Payload, hex};
 
 /// Blobs of the manifest not yet in the cache.
@@ -26,7 +26,12 @@ pub fn missing<'a>(cache: &Cache, payload: &'a Payload) -> Vec<&'a Blob> {
 
 /// Extracts every blob the cache lacks. Returns how many were extracted here.
 pub fn ensure(cache: &Cache, payload: &Payload) -> Result<usize> {
-    let mut todo = missing(cache, payload);
+    ensure_these(cache, payload, missing(cache, payload))
+}
+
+/// Extracts the given blobs where the cache lacks them.
+pub fn ensure_these(cache: &Cache, payload: &Payload, wanted: Vec<&Blob>) -> Result<usize> {
+    let mut todo: Vec<&Blob> = wanted.into_iter().filter(|b| !cache.blob(&b.sha256).is_dir()).collect();
     if todo.is_empty() {
         return Ok(0);
     }
@@ -47,7 +52,9 @@ pub fn ensure(cache: &Cache, payload: &Payload) -> Result<usize> {
     let temps: Vec<PathBuf> =
         todo.iter().map(|b| dir.join(format!(".tmp-{}-{}", b.sha256, std::process::id()))).collect();
 
-    let result = extract_all(payload, &todo, &temps);
+    // Lazy blobs: everything is fetched and verified before anything is unpacked.
+    let downloads = fetch_sources(cache, payload, &todo)?;
+    let result = extract_all(payload, &todo, &temps, &downloads);
     let result = result.and_then(|()| cache::sync_tree(&dir));
     let result = result.and_then(|()| {
         for (blob, tmp) in todo.iter().zip(&temps) {
@@ -61,11 +68,64 @@ pub fn ensure(cache: &Cache, payload: &Payload) -> Result<usize> {
         for tmp in &temps {
             let _ = cache::remove_tree(tmp);
         }
+    } else {
+        // Installed: the downloaded files have served their purpose.
+        for file in downloads.iter().flatten() {
+            let _ = std::fs::remove_file(file);
+        }
     }
     result.map(|()| todo.len())
 }
 
-fn extract_all(payload: &Payload, todo: &[&Blob], temps: &[PathBuf]) -> Result<()> {
+/// Downloads the files of the blobs fetched by URL; `None` for embedded blobs.
+#[cfg(feature = "lazy")]
+fn fetch_sources(cache: &Cache, payload: &Payload, todo: &[&Blob]) -> Result<Vec<Option<PathBuf>>> {
+    use crate::download::{fetch_all, Download};
+    let (positions, items): (Vec<usize>, Vec<Download>) = todo
+        .iter()
+        .enumerate()
+        .filter_map(|(i, b)| match &b.source {
+            Source::Url { url, sha256, size, mirror } => Some((i, Download::new(url, sha256, *size, &b.name, mirror.as_ref()))),
+            Source::Payload { .. } => None,
+        })
+        .unzip();
+    let mut out = vec![None; todo.len()];
+    if items.is_empty() {
+        return Ok(out);
+    }
+    let total = items.iter().map(|d| d.size).sum();
+    let done = AtomicU64::new(0);
+    let finished = AtomicBool::new(false);
+    let paths = std::thread::scope(|s| {
+        let progress = std::io::stderr()
+            .is_terminal()
+            .then(|| s.spawn(|| show_progress(&payload.manifest.app, "downloading", total, &done, &finished)));
+        let r = fetch_all(&cache.downloads(), &items, &done);
+        finished.store(true, Ordering::Relaxed);
+        if let Some(p) = progress {
+            let _ = p.join();
+        }
+        r
+    })?;
+    for (i, path) in positions.into_iter().zip(paths) {
+        out[i] = Some(path);
+    }
+    Ok(out)
+}
+
+#[cfg(not(feature = "lazy"))]
+fn fetch_sources(_cache: &Cache, payload: &Payload, todo: &[&Blob]) -> Result<Vec<Option<PathBuf>>> {
+    if todo.iter().any(|b| matches!(b.source, Source::Url { .. })) {
+        return Err(Error::new(format!(
+            "{} fetches files on first run, but its launcher was built without network support",
+            payload.path.display()
+        ))
+        .with_hint("rebuild it with pyseal build --mode lazy"));
+    }
+    Ok(vec![None; todo.len()])
+}
+
+fn extract_all(payload: &Payload, todo: &[&Blob], temps: &[PathBuf], downloads: &[Option<PathBuf>]) -> Result<()> {
     let total: u64 = todo.iter().map(|b| b.size).sum();
     let done = AtomicU64::new(0);
     let next = AtomicUsize::new(0);
@@ -76,7 +136,7 @@ fn extract_all(payload: &Payload, todo: &[&Blob], temps: &[PathBuf]) -> Result<(
     std::thread::scope(|s| {
         let progress = std::io::stderr()
             .is_terminal()
-            .then(|| s.spawn(|| show_progress(&payload.manifest.app, total, &done, &finished)));
+            .then(|| s.spawn(|| show_progress(&payload.manifest.app, "setting up on first run", total, &done, &finished)));
         let handles: Vec<_> = (0..workers)
             .map(|_| {
                 s.spawn(|| {
@@ -85,7 +145,7 @@ fn extract_all(payload: &Payload, todo: &[&Blob], temps: &[PathBuf]) -> Result<(
                         if i >= todo.len() || failed.load(Ordering::Relaxed) {
                             break;
                         }
-                        if let Err(e) = extract_one(payload, todo[i], &temps[i], &done) {
+                        if let Err(e) = extract_one(payload, todo[i], &temps[i], downloads[i].as_deref(), &done) {
                             failed.store(true, Ordering::Relaxed);
                             let mut slot = first_error.lock().unwrap_or_else(|p| p.into_inner());
                             // A damaged payload explains more than a follow-on I/O error.
@@ -111,13 +171,31 @@ fn extract_all(payload: &Payload, todo: &[&Blob], temps: &[PathBuf]) -> Result<(
     }
 }
 
-fn extract_one(payload: &Payload, blob: &Blob, tmp: &PathBuf, done: &AtomicU64) -> Result<()> {
+/// Puts one blob's tree into `tmp`: an embedded blob unpacked from the payload,
+/// a downloaded distribution archive unpacked, or a downloaded wheel installed.
+/// Tar streams are hashed while they are unpacked and must match the blob's name.
+fn extract_one(payload: &Payload, blob: &Blob, tmp: &Path, download: Option<&Path>, done: &AtomicU64) -> Result<()> {
+    if let (Some(file), BlobKind::Wheel) = (download, blob.kind) {
+        return install_wheel(file, tmp, done);
+    }
     std::fs::create_dir(tmp).ctx("create directory", tmp)?;
-    let what = format!("{} (blob {})", payload.path.display(), blob.name);
-    let mut decoder = zstd::stream::read::Decoder::new(payload.blob_reader(blob))
-        .map_err(|e| Error::new(format!("cannot start zstd for {what}: {e}")))?;
-    decoder.window_log_max(31).map_err(|e| Error::new(format!("cannot configure zstd for {what}: {e}")))?;
-    let counted = CountingReader { inner: decoder, done };
+    let what = match download {
+        Some(file) => format!("{} ({})", file.display(), blob.name),
+        None => format!("{} (blob {})", payload.path.display(), blob.name),
+    };
+    let stream: Box<dyn std::io::Read + Send> = match download {
+        Some(file) => {
+            let f = std::fs::File::open(file).ctx("open", file)?;
+            archive::decompress(std::io::BufReader::with_capacity(1 << 20, f), &what)?
+        }
+        None => {
+            let mut decoder = zstd::stream::read::Decoder::new(payload.blob_reader(blob))
+                .map_err(|e| Error::new(format!("cannot start zstd for {what}: {e}")))?;
+            decoder.window_log_max(31).map_err(|e| Error::new(format!("cannot configure zstd for {what}: {e}")))?;
+            Box::new(decoder)
+        }
+    };
+    let counted = CountingReader { inner: stream, done };
     // Errors read "<exe> (blob <name>) is damaged: <what went wrong>".
     let (sha, size) =
         archive::extract_tar(counted, tmp, &what, ExtractOptions { read_only: true }).map_err(|e| match e.corrupt {
@@ -125,14 +203,21 @@ fn extract_one(payload: &Payload, blob: &Blob, tmp: &PathBuf, done: &AtomicU64) 
             false => e,
         })?;
     if hex(&sha) != blob.sha256 || size != blob.size {
-        return Err(Error::corrupt(format!(
-            "{} is damaged: blob {} does not match its checksum",
-            payload.path.display(),
-            blob.name
-        ))
-        .with_hint(DAMAGED_HINT));
+        return Err(Error::corrupt(format!("{what} is damaged: it does not match its checksum")).with_hint(DAMAGED_HINT));
     }
     Ok(())
+}
+
+#[cfg(feature = "lazy")]
+fn install_wheel(file: &Path, tmp: &Path, done: &AtomicU64) -> Result<()> {
+    crate::wheel::install_tree(file, tmp, true)?;
+    done.fetch_add(std::fs::metadata(file).map(|m| m.len()).unwrap_or(0), Ordering::Relaxed);
+    Ok(())
+}
+
+#[cfg(not(feature = "lazy"))]
+fn install_wheel(file: &Path, _tmp: &Path, _done: &AtomicU64) -> Result<()> {
+    Err(Error::new(format!("cannot install {}: this launcher was built without wheel support", file.display())))
 }
 
 const DAMAGED_HINT: &str = "download or build the executable again; nothing was installed";
@@ -151,7 +236,7 @@ impl<R: std::io::Read> std::io::Read for CountingReader<'_, R> {
 }
 
 /// A one-line progress report on a terminal, only once the work takes noticeable time.
-fn show_progress(app: &str, total: u64, done: &AtomicU64, finished: &AtomicBool) {
+fn show_progress(app: &str, label: &str, total: u64, done: &AtomicU64, finished: &AtomicBool) {
     let start = Instant::now();
     let mut shown = false;
     while !finished.load(Ordering::Relaxed) {
@@ -161,7 +246,7 @@ fn show_progress(app: &str, total: u64, done: &AtomicU64, finished: &AtomicBool)
         }
         let d = done.load(Ordering::Relaxed).min(total);
         let pct = (d * 100).checked_div(total).unwrap_or(100);
-        eprint!("\r{app}: setting up on first run: {pct:>3}% of {} MB", total.div_ceil(1 << 20));
+        eprint!("\r{app}: {label}: {pct:>3}% of {} MB", total.div_ceil(1 << 20));
         shown = true;
     }
     if shown {

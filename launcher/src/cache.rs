@@ -3,6 +3,7 @@
 //! ```text
 //! <root>/blobs/<sha256>/                 extracted read-only trees, shared by every app
 //! <root>/envs/<app>/<version>-<build>/   one environment per installed release
+//! <root>/downloads/<sha256>[.partial]     files fetched on first run, until installed
 //! <root>/locks/                          lock files (flock), never deleted while in use
 //! ```
 //! Anything whose name starts with `.tmp-` is work in progress of a live or dead
@@ -59,6 +60,11 @@ impl Cache {
 
     pub fn env(&self, app: &str, version: &str, build: &str) -> PathBuf {
         self.app_envs(app).join(format!("{version}-{build}"))
+    }
+
+    /// Files fetched on first run (lazy mode), kept until installed.
+    pub fn downloads(&self) -> PathBuf {
+        self.root.join("downloads")
     }
 
     pub fn locks(&self) -> PathBuf {

@@ -11,18 +11,25 @@ pub struct Error {
     /// Set when the failure means the input (payload, archive, wheel) is damaged,
     /// as opposed to the environment (disk, permissions).
     pub corrupt: bool,
+    /// Already told to the user by another process: exit with this code, print nothing.
+    pub reported: Option<i32>,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub fn new(message: impl Into<String>) -> Self {
-        Error { message: message.into(), hint: None, corrupt: false }
+        Error { message: message.into(), hint: None, corrupt: false, reported: None }
     }
 
     /// The input itself is damaged or malicious.
     pub fn corrupt(message: impl Into<String>) -> Self {
-        Error { message: message.into(), hint: None, corrupt: true }
+        Error { corrupt: true, ..Error::new(message) }
+    }
+
+    /// A child process failed and has printed why; end with its exit code.
+    pub fn reported(code: i32) -> Self {
+        Error { reported: Some(code), ..Error::new(String::new()) }
     }
 
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {

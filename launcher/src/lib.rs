@@ -7,6 +7,8 @@
 pub mod archive;
 pub mod blobs;
 pub mod cache;
+#[cfg(feature = "lazy")]
+pub mod download;
 pub mod environment;
 pub mod error;
 pub mod manifest;
@@ -30,10 +32,17 @@ use payload::Payload;
 pub fn launch() -> Result<i32> {
     let exe = std::env::current_exe()
         .map_err(|e| Error::new(format!("cannot find this executable's own path: {}", error::describe_io(&e))))?;
-    let payload = Payload::open(&exe)?;
     let mut args = std::env::args_os();
     let argv0 = args.next().unwrap_or_else(|| exe.clone().into_os_string());
     let args: Vec<OsString> = args.collect();
+    // A bare launcher (no payload of its own) run by a lazy executable's
+    // launcher to do its first-run installation.
+    if args.len() == 2 && args[0] == INSTALL_FLAG && !payload::has_trailer(&exe) {
+        let target = Payload::open(std::path::Path::new(&args[1]))?;
+        install(&Cache::locate()?, &target)?;
+        return Ok(0);
+    }
+    let payload = Payload::open(&exe)?;
     let cache = Cache::locate()?;
     if args.first().is_some_and(|a| *a == *payload.manifest.self_command) {
         return self_command::run(&cache, &payload, &args[1..]);
@@ -59,13 +68,56 @@ pub fn env_path(cache: &Cache, payload: &Payload) -> PathBuf {
     cache.env(&m.app, &m.version, payload.build_id())
 }
 
+/// The argument that asks a bare launcher to install another executable's payload.
+pub const INSTALL_FLAG: &str = "--pyseal-install";
+
 /// First-run set-up: blobs, then the environment. Holds the cache's collection
 /// lock shared, so `self remove` of another app cannot delete blobs under us.
 pub fn install(cache: &Cache, payload: &Payload) -> Result<()> {
     let _gc = cache.lock_shared("gc")?;
+    if !cfg!(feature = "lazy") && payload.manifest.is_lazy() {
+        return delegate_install(cache, payload);
+    }
     blobs::ensure(cache, payload)?;
     environment::ensure(cache, &payload.manifest, &env_path(cache, payload), payload.build_id())
 }
+
+/// A lazy executable's launcher has no network code: it unpacks the embedded
+/// network-capable launcher (a verified blob like any other, shared by every
+/// lazy app) and lets it do the installation. The caller holds the `gc` lock
+/// shared, so the tool cannot be collected while it runs.
+fn delegate_install(cache: &Cache, payload: &Payload) -> Result<()> {
+    let tool = payload.manifest.tool_blob().ok_or_else(|| {
+        Error::corrupt(format!("{} fetches files on first run but carries no installer for them", payload.path.display()))
+            .with_hint("build it again with pyseal build --mode lazy")
+    })?;
+    blobs::ensure_these(cache, payload, vec![tool])?;
+    let program = cache.blob(&tool.sha256).join(TOOL_NAME);
+    let mut command = std::process::Command::new(&program);
+    command.arg(INSTALL_FLAG).arg(&payload.path);
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::process::CommandExt;
+        // The installer ends with its launcher; whatever it leaves is
+        // unfinished work the next run cleans up.
+        unsafe {
+            command.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+    }
+    let status = command
+        .status()
+        .map_err(|e| Error::new(format!("cannot run {}: {}", program.display(), error::describe_io(&e))))?;
+    match status.code() {
+        Some(0) => Ok(()),
+        code => Err(Error::reported(code.unwrap_or(1))),
+    }
+}
+
+/// The file name of the network-capable launcher inside its blob.
+pub const TOOL_NAME: &str = if cfg!(windows) { "pyseal-launcher.exe" } else { "pyseal-launcher" };
 
 fn start_failed(payload: &Payload, env: &std::path::Path, e: std::io::Error) -> Error {
     Error::new(format!("cannot start {}: {}", environment::python(env).display(), error::describe_io(&e))).with_hint(
@@ -75,6 +127,9 @@ fn start_failed(payload: &Payload, env: &std::path::Path, e: std::io::Error) -> 
 
 /// Prints an error the way every pyseal tool does: one line, then a hint.
 pub fn report(e: &Error) {
+    if e.reported.is_some() {
+        return;
+    }
     eprintln!("error: {}", e.message);
     if let Some(hint) = &e.hint {
         eprintln!("hint: {hint}");

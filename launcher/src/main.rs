@@ -9,7 +9,7 @@ fn main() {
         Ok(code) => code,
         Err(e) => {
             pyseal_launcher::report(&e);
-            1
+            e.reported.unwrap_or(1)
         }
     };
     std::process::exit(code);

@@ -58,6 +58,9 @@ pub enum BlobKind {
     Python,
     /// One installed wheel: `site-packages/`, `bin/`, `data/`.
     Wheel,
+    /// The network-capable launcher a lazy executable runs on its first run
+    /// (`pyseal-launcher`), so that its own launcher carries no network code.
+    Tool,
 }
 
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
@@ -78,6 +81,51 @@ pub struct Blob {
 pub enum Source {
     /// zstd frame inside the executable, at `offset` from the payload start.
     Payload { offset: u64, length: u64 },
+    /// A file fetched on first run (lazy mode): a distribution archive for a
+    /// `python` blob, a wheel for a `wheel` blob.
+    Url {
+        url: String,
+        /// sha256 and size of the file itself.
+        sha256: String,
+        size: u64,
+        /// How a runtime mirror (PYSEAL_PYTHON_MIRROR, PYSEAL_INDEX_MIRROR) rebuilds the URL.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        mirror: Option<Mirror>,
+    },
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Mirror {
+    pub kind: MirrorKind,
+    /// Appended to the mirror's base URL, e.g. `20241008/cpython-...tar.gz`.
+    pub path: String,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum MirrorKind {
+    /// python-build-standalone releases: PYSEAL_PYTHON_MIRROR.
+    Python,
+    /// Package files: PYSEAL_INDEX_MIRROR.
+    Index,
+}
+
+impl MirrorKind {
+    pub fn variable(self) -> &'static str {
+        match self {
+            MirrorKind::Python => "PYSEAL_PYTHON_MIRROR",
+            MirrorKind::Index => "PYSEAL_INDEX_MIRROR",
+        }
+    }
+}
+
+/// The cache name of a wheel installed on first run: derived from the wheel's
+/// hash (and the installer's layout version), as its tree has no tar stream.
+pub fn installed_wheel_id(wheel_sha256: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("pyseal installed wheel 1\n{wheel_sha256}").as_bytes());
+    crate::payload::hex(&digest)
 }
 
 impl Manifest {
@@ -131,7 +179,29 @@ impl Manifest {
             if !is_sha256_hex(&blob.sha256) {
                 return Err(bad("blob hash", &blob.sha256));
             }
+            if let Source::Url { url, sha256, mirror, .. } = &blob.source {
+                if !is_sha256_hex(sha256) {
+                    return Err(bad("download hash", sha256));
+                }
+                if !(url.starts_with("https://") || url.starts_with("http://")) {
+                    return Err(bad("download URL", url));
+                }
+                if mirror.as_ref().is_some_and(|m| m.path.starts_with('/') || m.path.contains("..")) {
+                    return Err(bad("mirror path", url));
+                }
+                // A wheel installed on first run lives under a name derived from
+                // its hash, never under one the manifest could pick freely.
+                if blob.kind == BlobKind::Wheel && blob.sha256 != installed_wheel_id(sha256) {
+                    return Err(bad("installed wheel name", &blob.sha256));
+                }
+            }
+            if blob.kind == BlobKind::Tool && !matches!(blob.source, Source::Payload { .. }) {
+                return Err(Error::corrupt("the payload manifest names a launcher tool that is not embedded"));
+            }
             python_blob |= blob.kind == BlobKind::Python && blob.sha256 == self.python.blob;
+        }
+        if self.blobs.iter().filter(|b| b.kind == BlobKind::Tool).count() > 1 {
+            return Err(Error::corrupt("the payload manifest names more than one launcher tool"));
         }
         if !python_blob {
             return Err(Error::corrupt("the payload manifest names no Python distribution blob"));
@@ -145,6 +215,16 @@ impl Manifest {
         let major = parts.next()?.parse().ok()?;
         let minor = parts.next()?.parse().ok()?;
         Some((major, minor))
+    }
+
+    /// Whether any blob is fetched on first run.
+    pub fn is_lazy(&self) -> bool {
+        self.blobs.iter().any(|b| matches!(b.source, Source::Url { .. }))
+    }
+
+    /// The embedded network-capable launcher of a lazy executable.
+    pub fn tool_blob(&self) -> Option<&Blob> {
+        self.blobs.iter().find(|b| b.kind == BlobKind::Tool)
     }
 
     pub fn python_blob(&self) -> &Blob {

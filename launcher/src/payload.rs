@@ -113,8 +113,9 @@ impl Payload {
         let manifest = Manifest::from_json(&manifest_bytes).map_err(|e| damaged(path, &e.message))?;
         let blob_area = trailer.payload_len - trailer.manifest_len;
         for blob in &manifest.blobs {
-            let Source::Payload { offset, length } = blob.source;
-            if offset.checked_add(length).is_none_or(|end| end > blob_area) {
+            if let Source::Payload { offset, length } = blob.source
+                && offset.checked_add(length).is_none_or(|end| end > blob_area)
+            {
                 return Err(damaged(path, &format!("blob {} lies outside the payload", blob.name)));
             }
         }
@@ -126,11 +127,22 @@ impl Payload {
         &self.manifest_sha256[..12]
     }
 
-    /// The compressed bytes of an embedded blob.
+    /// The compressed bytes of an embedded blob (empty for a blob fetched by URL).
     pub fn blob_reader(&self, blob: &Blob) -> SectionReader<'_> {
-        let Source::Payload { offset, length } = blob.source;
+        let (offset, length) = match blob.source {
+            Source::Payload { offset, length } => (offset, length),
+            Source::Url { .. } => (0, 0),
+        };
         SectionReader { file: &self.file, pos: self.start + offset, end: self.start + offset + length }
     }
+}
+
+/// Whether the file ends in a pyseal trailer at all (a bare stub does not).
+pub fn has_trailer(path: &Path) -> bool {
+    let Ok(file) = File::open(path) else { return false };
+    let Ok(len) = file.metadata().map(|m| m.len()) else { return false };
+    let mut raw = [0u8; TRAILER_LEN as usize];
+    len >= TRAILER_LEN && read_exact_at(&file, &mut raw, len - TRAILER_LEN).is_ok() && Trailer::from_bytes(&raw).is_some()
 }
 
 fn no_payload(path: &Path) -> Error {
@@ -209,11 +221,17 @@ mod writer {
     /// to a temp file beside it that is fsynced and renamed into place, so `out`
     /// either keeps its old content or has the whole new executable.
     ///
-    /// `manifest.blobs[i]` describes `blob_files[i]` (a zstd frame); this function
-    /// fills in each blob's payload offset and length.
-    pub fn write_executable(stub: &Path, manifest: &mut Manifest, blob_files: &[PathBuf], out: &Path) -> Result<()> {
+    /// `manifest.blobs[i]` describes `blob_files[i]`: a zstd frame to embed, whose
+    /// payload offset and length this function fills in, or `None` for a blob
+    /// fetched by URL, whose cache name (for wheels) it derives from the hash.
+    pub fn write_executable(stub: &Path, manifest: &mut Manifest, blob_files: &[Option<PathBuf>], out: &Path) -> Result<()> {
         if manifest.blobs.len() != blob_files.len() {
             return Err(Error::new("internal: blob list and blob files differ in length"));
+        }
+        for blob in &mut manifest.blobs {
+            if let (crate::manifest::BlobKind::Wheel, Source::Url { sha256, .. }) = (blob.kind, &blob.source) {
+                blob.sha256 = crate::manifest::installed_wheel_id(sha256);
+            }
         }
         manifest.validate()?;
         let dir = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
@@ -228,7 +246,7 @@ mod writer {
         result
     }
 
-    fn write_to(tmp: &Path, stub: &Path, manifest: &mut Manifest, blob_files: &[PathBuf]) -> Result<()> {
+    fn write_to(tmp: &Path, stub: &Path, manifest: &mut Manifest, blob_files: &[Option<PathBuf>]) -> Result<()> {
         let mut file =
             std::fs::OpenOptions::new().write(true).create(true).truncate(true).open(tmp).ctx("create", tmp)?;
         let mut out = io::BufWriter::with_capacity(1 << 20, &mut file);
@@ -236,6 +254,12 @@ mod writer {
         io::copy(&mut stub_file, &mut out).ctx("write", tmp)?;
         let mut offset = 0u64;
         for (blob, path) in manifest.blobs.iter_mut().zip(blob_files) {
+            let (Some(path), Source::Payload { .. }) = (path, &blob.source) else {
+                if !matches!(blob.source, Source::Url { .. }) {
+                    return Err(Error::new(format!("internal: blob {} has neither a file nor a URL", blob.name)));
+                }
+                continue;
+            };
             let mut f = File::open(path).ctx("open blob", path)?;
             let length = io::copy(&mut f, &mut out).ctx("write", tmp)?;
             blob.source = Source::Payload { offset, length };

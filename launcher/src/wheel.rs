@@ -56,6 +56,11 @@ pub fn read_info(wheel: &Path) -> Result<WheelInfo> {
 
 /// Installs `wheel` into the empty or missing directory `dest`.
 pub fn install(wheel: &Path, dest: &Path) -> Result<WheelInfo> {
+    install_tree(wheel, dest, false)
+}
+
+/// The same, with files made read-only when the tree goes into the shared cache.
+pub fn install_tree(wheel: &Path, dest: &Path, read_only: bool) -> Result<WheelInfo> {
     let mut zip = open(wheel)?;
     let dist_info = find_dist_info(wheel, &mut zip)?;
     let wheel_file = read_text(wheel, &mut zip, &format!("{dist_info}/WHEEL"))?;
@@ -101,7 +106,7 @@ pub fn install(wheel: &Path, dest: &Path) -> Result<WheelInfo> {
         let executable = entry.unix_mode().is_some_and(|m| m & 0o111 != 0) || target.starts_with(dest.join("bin"));
         let is_script = target.starts_with(dest.join("bin"));
         let (hash, size) =
-            write_checked(&mut entry, &target, executable, is_script, expected).map_err(|e| match e {
+            write_checked(&mut entry, &target, Mode { executable, read_only }, is_script, expected).map_err(|e| match e {
                 WriteError::Mismatch(what) => bad(wheel, format!("{name} does not match RECORD ({what})")),
                 WriteError::Io(e) => Error::io("write", &target, e),
             })?;
@@ -123,11 +128,11 @@ pub fn install(wheel: &Path, dest: &Path) -> Result<WheelInfo> {
         let source = script_wrapper(target)
             .ok_or_else(|| bad(wheel, format!("entry point {script} = {target} is not module:function")))?;
         fs::create_dir_all(&bin).ctx("create directory", &bin)?;
-        write_new(&path, source.as_bytes(), true).ctx("write", &path)?;
+        write_new(&path, source.as_bytes(), Mode { executable: true, read_only }).ctx("write", &path)?;
         written.push((format!("../../../bin/{script}"), record_hash(source.as_bytes()), source.len() as u64));
     }
     let installer_path = site.join(&dist_info).join("INSTALLER");
-    write_new(&installer_path, b"pyseal\n", false).ctx("write", &installer_path)?;
+    write_new(&installer_path, b"pyseal\n", Mode { executable: false, read_only }).ctx("write", &installer_path)?;
     written.push((format!("{dist_info}/INSTALLER"), record_hash(b"pyseal\n"), 7));
     written.push((format!("{dist_info}/RECORD"), String::new(), 0));
     let mut csv = String::new();
@@ -136,7 +141,7 @@ pub fn install(wheel: &Path, dest: &Path) -> Result<WheelInfo> {
         csv.push_str(&format!("{},{hash},{size}\n", csv_field(path)));
     }
     let record_out = site.join(&dist_info).join("RECORD");
-    write_new(&record_out, csv.as_bytes(), false).ctx("write", &record_out)?;
+    write_new(&record_out, csv.as_bytes(), Mode { executable: false, read_only }).ctx("write", &record_out)?;
     Ok(info)
 }
 
@@ -246,10 +251,16 @@ impl From<io::Error> for WriteError {
 
 /// Streams one member to disk while hashing it with RECORD's algorithm. Scripts
 /// starting with `#!python` get the relocatable prologue instead of that line.
+#[derive(Clone, Copy)]
+struct Mode {
+    executable: bool,
+    read_only: bool,
+}
+
 fn write_checked(
     entry: &mut impl Read,
     target: &Path,
-    executable: bool,
+    mode: Mode,
     is_script: bool,
     expected: &RecordEntry,
 ) -> Result<(String, u64), WriteError> {
@@ -275,7 +286,7 @@ fn write_checked(
         fs::create_dir_all(parent)?;
     }
     let content = if is_script { rewrite_shebang(&data) } else { data };
-    write_new(target, &content, executable)?;
+    write_new(target, &content, mode)?;
     Ok((record_hash(&content), content.len() as u64))
 }
 
@@ -292,16 +303,17 @@ fn rewrite_shebang(data: &[u8]) -> Vec<u8> {
     }
 }
 
-fn write_new(path: &Path, data: &[u8], executable: bool) -> io::Result<()> {
+fn write_new(path: &Path, data: &[u8], mode: Mode) -> io::Result<()> {
     let mut options = OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
-        options.mode(if executable { 0o755 } else { 0o644 });
+        let bits = if mode.executable { 0o755 } else { 0o644 };
+        options.mode(if mode.read_only { bits & !0o222 } else { bits });
     }
     #[cfg(not(unix))]
-    let _ = executable;
+    let _ = mode;
     options.open(path)?.write_all(data)
 }
 

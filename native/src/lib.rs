@@ -203,7 +203,7 @@ pub fn read_wheel(wheel: String) -> AsyncTask<WheelTask> {
 pub struct WriteTask {
     stub: PathBuf,
     manifest: Manifest,
-    blobs: Vec<PathBuf>,
+    blobs: Vec<Option<PathBuf>>,
     out: PathBuf,
 }
 
@@ -219,15 +219,16 @@ impl Task for WriteTask {
 }
 
 /// Writes `stub + blobs + manifest + trailer` to `out` through a temp file.
-/// `manifest.blobs[i]` describes `blobFiles[i]`; offsets are filled in here.
+/// `manifest.blobs[i]` describes `blobFiles[i]` (null for a blob fetched by
+/// URL); offsets and fetched wheels' cache names are filled in here.
 #[napi(
-    ts_args_type = "stub: string, manifest: Manifest, blobFiles: string[], out: string",
+    ts_args_type = "stub: string, manifest: Manifest, blobFiles: (string | null)[], out: string",
     ts_return_type = "Promise<void>"
 )]
 pub fn write_executable(
     stub: String,
     manifest: serde_json::Value,
-    blob_files: Vec<String>,
+    blob_files: Vec<Option<String>>,
     out: String,
 ) -> Result<AsyncTask<WriteTask>> {
     let manifest: Manifest = serde_json::from_value(manifest).map_err(|e| {
@@ -236,7 +237,7 @@ pub fn write_executable(
     Ok(AsyncTask::new(WriteTask {
         stub: stub.into(),
         manifest,
-        blobs: blob_files.into_iter().map(PathBuf::from).collect(),
+        blobs: blob_files.into_iter().map(|f| f.map(PathBuf::from)).collect(),
         out: out.into(),
     }))
 }
