@@ -109,7 +109,7 @@ async function buildWith(options: BuildOptions, signal: AbortSignal): Promise<Bu
     const url = where === 'url' ? w.artifact!.url : await host(w.path, basename(w.path), config.blobs!);
     const mirror = where === 'url' ? { mirror: { kind: 'index' as const, path: new URL(url).pathname.replace(/^\/+/, '') } } : {};
     // The writer names a fetched wheel's blob after the wheel's hash.
-    blobs.push({ record: { sha256: '', kind: 'wheel', name: blobName, size }, url: { from: 'url', url, sha256: w.sha256, size, ...mirror } });
+    blobs.push({ record: { sha256: '', kind: 'wheel', name: blobName, size }, url: { url, sha256: w.sha256, size, ...mirror } });
   }
   const stubs = lazy ? await Promise.all([stubPromise, ensureStub({ target, features: ['lazy'], signal }, cache, reporter)]) : [await stubPromise];
   if (lazy) blobs.push(await toolBlob(stubs[1]!, cache));
@@ -125,7 +125,7 @@ async function buildWith(options: BuildOptions, signal: AbortSignal): Promise<Bu
     target: target.triple,
     self_command: config.selfCommand,
     builder: `pyseal ${VERSION}`,
-    blobs: blobs.map((b) => ({ ...b.record, source: b.url ?? { from: 'payload', offset: 0, length: 0 } })),
+    blobs: blobs.map((b) => ({ ...b.record, source: b.url ? { url: b.url } : { payload: { offset: 0, length: 0 } } })),
   };
   const out = config.out ?? join(config.projectDir, 'dist', `${name}${targetIsHost ? '' : `-${target.triple}`}${target.exeSuffix}`);
   await native(() => nativeAddon().writeExecutable(stub.path, manifest, blobFiles, out));
@@ -220,7 +220,7 @@ async function pythonBlob(dist: Distribution, lazy: boolean, blobs: Config['blob
   if (lazy && (dist.origin || blobs)) {
     const url = dist.origin?.url ?? (await host(dist.archive, basename(dist.archive), blobs!));
     const mirror = dist.origin?.mirrorPath ? { mirror: { kind: 'python' as const, path: dist.origin.mirrorPath } } : {};
-    return { record, url: { from: 'url', url, sha256: dist.archiveSha256, size: dist.archiveSize, ...mirror } };
+    return { record, url: { url, sha256: dist.archiveSha256, size: dist.archiveSize, ...mirror } };
   }
   return { record, source: { archive: dist.archive } };
 }

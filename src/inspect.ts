@@ -28,7 +28,7 @@ export function formatInspection(path: string, i: Inspection): string {
   ];
   const width = Math.max(...m.blobs.map((b) => b.name.length));
   for (const b of m.blobs) {
-    const packed = b.source.from === 'payload' ? formatBytes(b.source.length) : '-';
+    const packed = 'payload' in b.source ? formatBytes(b.source.payload.length) : `fetched (${formatBytes(b.source.url.size)})`;
     lines.push(`    ${b.sha256.slice(0, 12)}  ${b.kind.padEnd(6)}  ${b.name.padEnd(width)}  ${formatBytes(b.size).padStart(9)} -> ${packed.padStart(9)}`);
   }
   return lines.join('\n');

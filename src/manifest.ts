@@ -23,19 +23,17 @@ export interface BlobRecord {
   kind: 'python' | 'wheel' | 'tool';
   name: string;
   size: number;
-  source: PayloadSource | UrlSource;
+  source: { payload: PayloadSource } | { url: UrlSource };
 }
 
 /** Embedded: a zstd frame in the payload (offset and length filled in by the writer). */
 export interface PayloadSource {
-  from: 'payload';
   offset: number;
   length: number;
 }
 
 /** Lazy: fetched on first run, checked against the file's sha256. */
 export interface UrlSource {
-  from: 'url';
   url: string;
   sha256: string;
   size: number;

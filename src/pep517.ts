@@ -8,7 +8,6 @@
  * are cached by their requirement set, and wheels by a hash of their source, so
  * a rebuild of an unchanged project neither resolves nor downloads nor builds.
  */
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -21,6 +20,7 @@ import { native, UserError } from './errors.js';
 import { fetchArtifacts } from './fetch.js';
 import { nativeAddon } from './native.js';
 import { type IndexOptions, resolveWithPip } from './pip.js';
+import { CLEAN_PYTHON_ENV, lastLine, runCaptured } from './process.js';
 import type { Reporter } from './progress.js';
 import type { PythonVersion } from './tags.js';
 import type { Target } from './targets.js';
@@ -156,7 +156,7 @@ async function buildEnvironment(requirements: string[], ctx: BuildContext): Prom
   const envsDir = await ctx.cache.ensureDir('build-envs');
   const tmp = ctx.cache.temp(envsDir, key);
   try {
-    await runProcess(ctx.host.python, ['-m', 'venv', '--without-pip', tmp], process.cwd(), {});
+    await runProcess(ctx.host.python, ['-m', 'venv', '--without-pip', tmp], process.cwd(), `creating a build environment with ${ctx.host.python} failed`);
     for (const wheel of wheels) await native(() => nativeAddon().installWheel(wheel, tmp));
     // The venv's own site-packages points at the wheels' tree (processing
     // their .pth files), at its final path.
@@ -192,28 +192,16 @@ with open(result_file, "w") as f:
 
 async function runHook(env: BuildEnv, system: BuildSystem, dir: string, hook: string, outDir: string): Promise<unknown> {
   const resultFile = join(outDir, `.${hook}.json`);
-  await runProcess(env.python, ['-c', HOOK_RUNNER, system.backend, JSON.stringify(system.backendPath), hook, outDir, resultFile], dir, {}, `the build backend ${system.backend} failed in ${hook} for ${dir}`);
+  await runProcess(env.python, ['-c', HOOK_RUNNER, system.backend, JSON.stringify(system.backendPath), hook, outDir, resultFile], dir, `the build backend ${system.backend} failed in ${hook} for ${dir}`);
   const { result } = JSON.parse(await readFile(resultFile, 'utf8')) as { result: unknown };
   await rm(resultFile, { force: true });
   return result;
 }
 
-function runProcess(cmd: string, args: string[], cwd: string, extraEnv: NodeJS.ProcessEnv, failure?: string): Promise<void> {
-  return new Promise((resolvePromise, reject) => {
-    const env: NodeJS.ProcessEnv = { ...process.env, PYTHONHOME: undefined, PYTHONPATH: undefined, PYTHONNOUSERSITE: '1', ...extraEnv };
-    const child = spawn(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    const collect = (d: Buffer) => {
-      output += d.toString();
-      if (process.env.PYSEAL_DEBUG) process.stderr.write(d);
-    };
-    child.stdout.on('data', collect);
-    child.stderr.on('data', collect);
-    child.on('error', (err) => reject(new UserError(`cannot run ${cmd}: ${err.message}`)));
-    child.on('close', (code) => {
-      if (code === 0) return resolvePromise();
-      const last = output.trim().split('\n').map((l) => l.trim()).filter(Boolean).at(-1) ?? `exit code ${code}`;
-      reject(new UserError(`${failure ?? `${basename(cmd)} failed`}: ${last.slice(0, 300)}`, 'run again with PYSEAL_DEBUG=1 to see the build output'));
-    });
-  });
+/** Runs a step of a build; a failure is one line with the tool's last words. */
+async function runProcess(cmd: string, args: string[], cwd: string, failure: string): Promise<void> {
+  const r = await runCaptured(cmd, args, { cwd, env: CLEAN_PYTHON_ENV, cannotStart: (err) => new UserError(`cannot run ${cmd}: ${err.message}`) });
+  if (r.code !== 0) {
+    throw new UserError(`${failure}: ${lastLine(r.output, `exit code ${r.code}`)}`, 'run again with PYSEAL_DEBUG=1 to see the build output');
+  }
 }

@@ -10,13 +10,13 @@
  * target's tags (`--platform`, `--python-version`, `--abi`, `--only-binary`);
  * markers are then still those of this machine, a pip limitation.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { UserError } from './errors.js';
 import { downloadError, fetchText } from './fetch.js';
+import { CLEAN_PYTHON_ENV, runCaptured } from './process.js';
 import { normalizeName, type PythonVersion } from './tags.js';
 import type { Target } from './targets.js';
 
@@ -72,7 +72,7 @@ export async function resolveWithPip(req: ResolveRequest): Promise<Artifact[]> {
     const report = join(work, 'report.json');
     const args = ['-m', 'pip', 'install', '--dry-run', '--ignore-installed', '--quiet', '--no-input', '--disable-pip-version-check', '--no-color', '--retries', '1', '--timeout', '15', '--report', report];
     args.push(...indexArgs(req.index));
-    const env: NodeJS.ProcessEnv = { ...process.env, PYTHONHOME: undefined, PYTHONPATH: undefined, PYTHONNOUSERSITE: '1' };
+    const env: NodeJS.ProcessEnv = { ...CLEAN_PYTHON_ENV };
     if (process.env.SSL_CERT_FILE && !process.env.PIP_CERT) env.PIP_CERT = process.env.SSL_CERT_FILE;
     if (req.host) {
       const floor = manylinuxFloor(req.target);
@@ -89,7 +89,11 @@ export async function resolveWithPip(req: ResolveRequest): Promise<Artifact[]> {
     }
     for (const file of req.requirementFiles) args.push('-r', file);
     args.push(...req.requirements);
-    const result = await run(req.python, args, req.cwd, env);
+    const result = await runCaptured(req.python, args, {
+      cwd: req.cwd,
+      env,
+      cannotStart: (err) => new UserError(`cannot run pip with ${req.python}: ${err.message}`, "the Python distribution must include pip, as python-build-standalone's do"),
+    });
     if (result.code !== 0) throw await diagnose(result.output, req);
     const parsed = JSON.parse(await readFile(report, 'utf8')) as { install: ReportItem[] };
     return parsed.install.map((item) => artifactOf(item));
@@ -134,26 +138,6 @@ function artifactOf(item: ReportItem): Artifact {
     filename,
     requested: Boolean(item.requested),
   };
-}
-
-interface RunResult {
-  code: number | null;
-  output: string;
-}
-
-function run(python: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(python, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    const collect = (d: Buffer) => {
-      output += d.toString();
-      if (process.env.PYSEAL_DEBUG) process.stderr.write(d);
-    };
-    child.stdout.on('data', collect);
-    child.stderr.on('data', collect);
-    child.on('error', (err) => reject(new UserError(`cannot run pip with ${python}: ${err.message}`, 'the Python distribution must include pip, as python-build-standalone\'s do')));
-    child.on('close', (code) => resolve({ code, output }));
-  });
 }
 
 /**

@@ -4,7 +4,6 @@
  * and named as a blob. Stages are cached by wheel hash, Python version and
  * options, so a rebuild only stages wheels it has not seen.
  */
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
@@ -15,6 +14,7 @@ import type { Distribution } from './distribution.js';
 import { native, UserError } from './errors.js';
 import type { WheelInfo } from './manifest.js';
 import { type BlobHash, nativeAddon } from './native.js';
+import { CLEAN_PYTHON_ENV, lastLine, runCaptured } from './process.js';
 import type { Reporter } from './progress.js';
 
 /** Every file in a wheel blob gets this mtime (1980-01-01, the zip epoch), so
@@ -117,23 +117,11 @@ async function byteCompile(python: string, trees: string[]): Promise<void> {
   await Promise.all(groups.filter((g) => g.length > 0).map((g) => runPython(python, ['-c', COMPILE_SCRIPT, ...g])));
 }
 
-function runPython(python: string, args: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(python, args, {
-      stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, PYTHONHOME: undefined, PYTHONPATH: undefined, PYTHONDONTWRITEBYTECODE: undefined },
-    });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', (err) =>
-      reject(new UserError(`cannot run the distribution's Python ${python} to byte-compile: ${err.message}`, 'pass --no-compile to skip byte-compilation')),
-    );
-    child.on('close', (code) => {
-      if (code === 0) resolve();
-      else {
-        const last = stderr.trim().split('\n').slice(-1)[0] ?? '';
-        reject(new UserError(`byte-compiling with ${basename(python)} failed (exit ${code}): ${last}`, 'pass --no-compile to skip byte-compilation'));
-      }
-    });
+async function runPython(python: string, args: string[]): Promise<void> {
+  const hint = 'pass --no-compile to skip byte-compilation';
+  const r = await runCaptured(python, args, {
+    env: CLEAN_PYTHON_ENV,
+    cannotStart: (err) => new UserError(`cannot run the distribution's Python ${python} to byte-compile: ${err.message}`, hint),
   });
+  if (r.code !== 0) throw new UserError(`byte-compiling with ${basename(python)} failed (exit ${r.code}): ${lastLine(r.output, '')}`, hint);
 }

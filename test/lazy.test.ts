@@ -66,7 +66,7 @@ describe('a lazy executable', () => {
 
   it('carries its own code and names everything else by URL, size and sha256', () => {
     const info = JSON.parse(pyseal(['inspect', '--json', exe]).stdout);
-    const sources = info.manifest.blobs.map((b: { kind: string; name: string; source: { from: string; url?: string; sha256?: string; mirror?: { kind: string } } }) => [b.kind, b.name, b.source.from, b.source.mirror?.kind]);
+    const sources = info.manifest.blobs.map((b: { kind: string; name: string; source: { payload?: unknown; url?: { mirror?: { kind: string } } } }) => [b.kind, b.name, b.source.url ? 'url' : 'payload', b.source.url?.mirror?.kind]);
     expect(sources).toEqual([
       ['python', `cpython-${fixtures().python.version}`, 'url', 'python'],
       ['wheel', 'hello-app-1.0.0', 'payload', undefined],

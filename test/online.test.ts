@@ -60,13 +60,13 @@ describe.skipIf(!process.env.PYSEAL_ONLINE_TESTS)('with the real PyPI', () => {
       );
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
-      type Fetched = { source: { from: string; sha256: string; mirror?: { kind: string; path: string } } };
-      const fetched = (JSON.parse(pyseal(['inspect', '--json', join(dir, 'black')]).stdout).manifest.blobs as Fetched[]).filter((b) => b.source.from === 'url');
+      type Fetched = { source: { url?: { sha256: string; mirror?: { kind: string; path: string } } } };
+      const fetched = (JSON.parse(pyseal(['inspect', '--json', join(dir, 'black')]).stdout).manifest.blobs as Fetched[]).map((b) => b.source.url).filter((u) => u !== undefined);
       expect(fetched.length).toBeGreaterThanOrEqual(5); // CPython and black's dependencies
       for (const name of readdirSync(hosted)) files[`/hosted/${name}`] = { body: readFileSync(join(hosted, name)) };
       // Each wheel at the path a PyPI-shaped mirror has it under.
-      for (const b of fetched.filter((b) => b.source.mirror?.kind === 'index')) {
-        files[`/${decodeURIComponent(b.source.mirror!.path)}`] = { body: readFileSync(join(cache, 'downloads', b.source.sha256)) };
+      for (const u of fetched.filter((u) => u.mirror?.kind === 'index')) {
+        files[`/${decodeURIComponent(u.mirror!.path)}`] = { body: readFileSync(join(cache, 'downloads', u.sha256)) };
       }
       const home = join(dir, 'home');
       const first = await startExe(join(dir, 'black'), ['--version'], home, { PYSEAL_INDEX_MIRROR: mirror.url('') }).done;

@@ -109,9 +109,9 @@ describe('a damaged executable', () => {
     bytes = readFileSync(exe);
     const info = JSON.parse(pyseal(['inspect', '--json', exe]).stdout);
     stubSize = info.stubSize;
-    const blobs = info.manifest.blobs as { kind: string; source: { offset: number; length: number } }[];
-    pythonBlob = blobs.find((b) => b.kind === 'python')!.source;
-    const last = blobs.at(-1)!.source;
+    const blobs = info.manifest.blobs as { kind: string; source: { payload: { offset: number; length: number } } }[];
+    pythonBlob = blobs.find((b) => b.kind === 'python')!.source.payload;
+    const last = blobs.at(-1)!.source.payload;
     manifestStart = stubSize + last.offset + last.length;
   });
 

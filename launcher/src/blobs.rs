@@ -80,12 +80,14 @@ pub fn ensure_these(cache: &Cache, payload: &Payload, wanted: Vec<&Blob>) -> Res
 /// Downloads the files of the blobs fetched by URL; `None` for embedded blobs.
 #[cfg(feature = "lazy")]
 fn fetch_sources(cache: &Cache, payload: &Payload, todo: &[&Blob]) -> Result<Vec<Option<PathBuf>>> {
-    use crate::download::{fetch_all, Download};
+    use crate::download::{Download, fetch_all};
     let (positions, items): (Vec<usize>, Vec<Download>) = todo
         .iter()
         .enumerate()
         .filter_map(|(i, b)| match &b.source {
-            Source::Url { url, sha256, size, mirror } => Some((i, Download::new(url, sha256, *size, &b.name, mirror.as_ref()))),
+            Source::Url { url, sha256, size, mirror } => {
+                Some((i, Download::new(url, sha256, *size, &b.name, mirror.as_ref())))
+            }
             Source::Payload { .. } => None,
         })
         .unzip();
@@ -94,19 +96,8 @@ fn fetch_sources(cache: &Cache, payload: &Payload, todo: &[&Blob]) -> Result<Vec
         return Ok(out);
     }
     let total = items.iter().map(|d| d.size).sum();
-    let done = AtomicU64::new(0);
-    let finished = AtomicBool::new(false);
-    let paths = std::thread::scope(|s| {
-        let progress = std::io::stderr()
-            .is_terminal()
-            .then(|| s.spawn(|| show_progress(&payload.manifest.app, "downloading", total, &done, &finished)));
-        let r = fetch_all(&cache.downloads(), &items, &done);
-        finished.store(true, Ordering::Relaxed);
-        if let Some(p) = progress {
-            let _ = p.join();
-        }
-        r
-    })?;
+    let paths =
+        with_progress(&payload.manifest.app, "downloading", total, |done| fetch_all(&cache.downloads(), &items, done))?;
     for (i, path) in positions.into_iter().zip(paths) {
         out[i] = Some(path);
     }
@@ -127,25 +118,20 @@ fn fetch_sources(_cache: &Cache, payload: &Payload, todo: &[&Blob]) -> Result<Ve
 
 fn extract_all(payload: &Payload, todo: &[&Blob], temps: &[PathBuf], downloads: &[Option<PathBuf>]) -> Result<()> {
     let total: u64 = todo.iter().map(|b| b.size).sum();
-    let done = AtomicU64::new(0);
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
     let first_error: Mutex<Option<Error>> = Mutex::new(None);
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).min(todo.len()).max(1);
-    let finished = AtomicBool::new(false);
-    std::thread::scope(|s| {
-        let progress = std::io::stderr()
-            .is_terminal()
-            .then(|| s.spawn(|| show_progress(&payload.manifest.app, "setting up on first run", total, &done, &finished)));
-        let handles: Vec<_> = (0..workers)
-            .map(|_| {
+    with_progress(&payload.manifest.app, "setting up on first run", total, |done| {
+        std::thread::scope(|s| {
+            for _ in 0..workers {
                 s.spawn(|| {
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         if i >= todo.len() || failed.load(Ordering::Relaxed) {
                             break;
                         }
-                        if let Err(e) = extract_one(payload, todo[i], &temps[i], downloads[i].as_deref(), &done) {
+                        if let Err(e) = extract_one(payload, todo[i], &temps[i], downloads[i].as_deref(), done) {
                             failed.store(true, Ordering::Relaxed);
                             let mut slot = first_error.lock().unwrap_or_else(|p| p.into_inner());
                             // A damaged payload explains more than a follow-on I/O error.
@@ -154,16 +140,9 @@ fn extract_all(payload: &Payload, todo: &[&Blob], temps: &[PathBuf], downloads: 
                             }
                         }
                     }
-                })
-            })
-            .collect();
-        for h in handles {
-            let _ = h.join();
-        }
-        finished.store(true, Ordering::Relaxed);
-        if let Some(p) = progress {
-            let _ = p.join();
-        }
+                });
+            }
+        })
     });
     match first_error.into_inner().unwrap_or_else(|p| p.into_inner()) {
         Some(e) => Err(e),
@@ -203,7 +182,9 @@ fn extract_one(payload: &Payload, blob: &Blob, tmp: &Path, download: Option<&Pat
             false => e,
         })?;
     if hex(&sha) != blob.sha256 || size != blob.size {
-        return Err(Error::corrupt(format!("{what} is damaged: it does not match its checksum")).with_hint(DAMAGED_HINT));
+        return Err(
+            Error::corrupt(format!("{what} is damaged: it does not match its checksum")).with_hint(DAMAGED_HINT)
+        );
     }
     Ok(())
 }
@@ -233,6 +214,23 @@ impl<R: std::io::Read> std::io::Read for CountingReader<'_, R> {
         self.done.fetch_add(n as u64, Ordering::Relaxed);
         Ok(n)
     }
+}
+
+/// Runs `work` with a byte counter, shown as a progress line while it runs
+/// when stderr is a terminal.
+fn with_progress<T>(app: &str, label: &str, total: u64, work: impl FnOnce(&AtomicU64) -> T) -> T {
+    let done = AtomicU64::new(0);
+    let finished = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let progress =
+            std::io::stderr().is_terminal().then(|| s.spawn(|| show_progress(app, label, total, &done, &finished)));
+        let result = work(&done);
+        finished.store(true, Ordering::Relaxed);
+        if let Some(p) = progress {
+            let _ = p.join();
+        }
+        result
+    })
 }
 
 /// A one-line progress report on a terminal, only once the work takes noticeable time.

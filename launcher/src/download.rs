@@ -71,13 +71,15 @@ pub fn fetch_all(dir: &Path, items: &[Download], done: &AtomicU64) -> Result<Vec
     let workers = todo.len().min(4);
     std::thread::scope(|s| {
         for _ in 0..workers {
-            s.spawn(|| loop {
-                let n = next.fetch_add(1, Ordering::Relaxed);
-                let Some(&i) = todo.get(n) else { break };
-                if let Err(e) = fetch_one(&agent, &items[i], dir, &paths[i], done) {
-                    errors.lock().unwrap_or_else(|p| p.into_inner()).push(e);
-                    // Stop handing out work: one failure fails the first run.
-                    next.store(todo.len(), Ordering::Relaxed);
+            s.spawn(|| {
+                loop {
+                    let n = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(&i) = todo.get(n) else { break };
+                    if let Err(e) = fetch_one(&agent, &items[i], dir, &paths[i], done) {
+                        errors.lock().unwrap_or_else(|p| p.into_inner()).push(e);
+                        // Stop handing out work: one failure fails the first run.
+                        next.store(todo.len(), Ordering::Relaxed);
+                    }
                 }
             });
         }
@@ -297,7 +299,9 @@ fn tls_error(e: &ureq::Error) -> Option<String> {
     match e {
         ureq::Error::Rustls(tls) => Some(tls.to_string()),
         ureq::Error::Tls(what) => Some((*what).to_string()),
-        ureq::Error::Io(io) => io.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()).map(|tls| tls.to_string()),
+        ureq::Error::Io(io) => {
+            io.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()).map(|tls| tls.to_string())
+        }
         _ => None,
     }
 }

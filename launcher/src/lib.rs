@@ -88,8 +88,11 @@ pub fn install(cache: &Cache, payload: &Payload) -> Result<()> {
 /// shared, so the tool cannot be collected while it runs.
 fn delegate_install(cache: &Cache, payload: &Payload) -> Result<()> {
     let tool = payload.manifest.tool_blob().ok_or_else(|| {
-        Error::corrupt(format!("{} fetches files on first run but carries no installer for them", payload.path.display()))
-            .with_hint("build it again with pyseal build --mode lazy")
+        Error::corrupt(format!(
+            "{} fetches files on first run but carries no installer for them",
+            payload.path.display()
+        ))
+        .with_hint("build it again with pyseal build --mode lazy")
     })?;
     blobs::ensure_these(cache, payload, vec![tool])?;
     let program = cache.blob(&tool.sha256).join(TOOL_NAME);

@@ -77,7 +77,8 @@ pub struct Blob {
 }
 
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
-#[serde(tag = "from", rename_all = "lowercase", deny_unknown_fields)]
+/// Externally tagged (`{"payload": {...}}`): cheaper to parse than a tag field.
+#[serde(rename_all = "lowercase", deny_unknown_fields)]
 pub enum Source {
     /// zstd frame inside the executable, at `offset` from the payload start.
     Payload { offset: u64, length: u64 },

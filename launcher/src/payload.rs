@@ -142,7 +142,9 @@ pub fn has_trailer(path: &Path) -> bool {
     let Ok(file) = File::open(path) else { return false };
     let Ok(len) = file.metadata().map(|m| m.len()) else { return false };
     let mut raw = [0u8; TRAILER_LEN as usize];
-    len >= TRAILER_LEN && read_exact_at(&file, &mut raw, len - TRAILER_LEN).is_ok() && Trailer::from_bytes(&raw).is_some()
+    len >= TRAILER_LEN
+        && read_exact_at(&file, &mut raw, len - TRAILER_LEN).is_ok()
+        && Trailer::from_bytes(&raw).is_some()
 }
 
 fn no_payload(path: &Path) -> Error {
@@ -224,7 +226,12 @@ mod writer {
     /// `manifest.blobs[i]` describes `blob_files[i]`: a zstd frame to embed, whose
     /// payload offset and length this function fills in, or `None` for a blob
     /// fetched by URL, whose cache name (for wheels) it derives from the hash.
-    pub fn write_executable(stub: &Path, manifest: &mut Manifest, blob_files: &[Option<PathBuf>], out: &Path) -> Result<()> {
+    pub fn write_executable(
+        stub: &Path,
+        manifest: &mut Manifest,
+        blob_files: &[Option<PathBuf>],
+        out: &Path,
+    ) -> Result<()> {
         if manifest.blobs.len() != blob_files.len() {
             return Err(Error::new("internal: blob list and blob files differ in length"));
         }

@@ -105,8 +105,8 @@ pub fn install_tree(wheel: &Path, dest: &Path, read_only: bool) -> Result<WheelI
         }
         let executable = entry.unix_mode().is_some_and(|m| m & 0o111 != 0) || target.starts_with(dest.join("bin"));
         let is_script = target.starts_with(dest.join("bin"));
-        let (hash, size) =
-            write_checked(&mut entry, &target, Mode { executable, read_only }, is_script, expected).map_err(|e| match e {
+        let (hash, size) = write_checked(&mut entry, &target, Mode { executable, read_only }, is_script, expected)
+            .map_err(|e| match e {
                 WriteError::Mismatch(what) => bad(wheel, format!("{name} does not match RECORD ({what})")),
                 WriteError::Io(e) => Error::io("write", &target, e),
             })?;

@@ -1,0 +1,40 @@
+/**
+ * Running the tools a build needs (pip, build backends, compileall) with their
+ * output captured for error messages, and shown live under PYSEAL_DEBUG=1.
+ */
+import { spawn } from 'node:child_process';
+
+import { UserError } from './errors.js';
+
+export interface Captured {
+  code: number | null;
+  output: string;
+}
+
+/** The environment a distribution's Python must not inherit from the user's. */
+export const CLEAN_PYTHON_ENV: NodeJS.ProcessEnv = { PYTHONHOME: undefined, PYTHONPATH: undefined, PYTHONNOUSERSITE: '1' };
+
+/**
+ * Runs `cmd`, capturing stdout and stderr together. A command that cannot be
+ * started becomes `cannotStart` (one line for the user); its exit code is the
+ * caller's to judge.
+ */
+export function runCaptured(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; cannotStart: (err: Error) => UserError }): Promise<Captured> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    const collect = (d: Buffer) => {
+      output += d.toString();
+      if (process.env.PYSEAL_DEBUG) process.stderr.write(d);
+    };
+    child.stdout.on('data', collect);
+    child.stderr.on('data', collect);
+    child.on('error', (err) => reject(opts.cannotStart(err)));
+    child.on('close', (code) => resolve({ code, output }));
+  });
+}
+
+/** The last non-empty line a tool printed, for a one-line error. */
+export function lastLine(output: string, fallback: string): string {
+  return (output.trim().split('\n').map((l) => l.trim()).filter(Boolean).at(-1) ?? fallback).slice(0, 300);
+}
