@@ -7,8 +7,9 @@
  * test/fixtures/python.mjs for what it needs), since python-build-standalone's
  * downloads may be out of reach.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 
@@ -47,4 +48,26 @@ for (const label of ['first run (unpacks into a fresh cache)', 'second run (star
 }
 say(`${relative(ROOT, out)} self info`);
 spawnSync(out, ['self', 'info'], { env: { ...process.env, PYSEAL_HOME: home }, stdio: 'inherit' });
-console.log(`\nThe cache used here is ${home}; without PYSEAL_HOME it is ~/.cache/pyseal.`);
+
+// The same app in lazy mode: CPython is written to a directory that a local
+// server hosts, and fetched by the executable on its first run.
+const hosted = join(PROJECT, 'dist', 'hosted');
+const hostedFiles = new Map();
+const server = createServer((req, res) => {
+  const body = hostedFiles.get(decodeURIComponent(req.url ?? ''));
+  if (body) res.writeHead(200, { 'content-length': body.length }).end(body);
+  else res.writeHead(404).end();
+});
+await new Promise((r) => server.listen(0, '127.0.0.1', r));
+const base = `http://127.0.0.1:${server.address().port}`;
+say(`pyseal build examples/hello --mode lazy --blobs-dir examples/hello/dist/hosted --blobs-url ${base}`);
+const lazy = join(PROJECT, 'dist', 'hello-pyseal-lazy');
+execFileSync(process.execPath, [join(ROOT, 'dist', 'cli.js'), 'build', PROJECT, '--distribution', py.archive, '--wheel', wheel, '--mode', 'lazy', '--blobs-dir', hosted, '--blobs-url', base, '--out', lazy], { stdio: 'inherit' });
+for (const name of readdirSync(hosted)) hostedFiles.set(`/${name}`, readFileSync(join(hosted, name)));
+console.log(`    ${(statSync(lazy).size / 1e6).toFixed(2)} MB, against ${(statSync(out).size / 1e6).toFixed(2)} MB embedded`);
+const lazyHome = mkdtempSync(join(tmpdir(), 'pyseal-demo-lazy-'));
+say(`${relative(ROOT, lazy)} lazy   # first run: downloads CPython, then runs`);
+const code = await new Promise((resolve) => spawn(lazy, ['lazy'], { env: { ...process.env, PYSEAL_HOME: lazyHome }, stdio: 'inherit' }).on('close', resolve));
+server.close();
+if (code !== 0) process.exit(code ?? 1);
+console.log(`\nThe caches used here are ${home} and ${lazyHome}; without PYSEAL_HOME it is ~/.cache/pyseal.`);

@@ -3,7 +3,7 @@
  * first run, from loopback servers playing python-build-standalone and an index,
  * through the faults real networks have.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { cpSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -282,6 +282,45 @@ describe('building lazily', () => {
         expect(stub.includes('rustls')).toBe(false);
       }
       expect(stubOf(lazyExe).equals(stubOf(embeddedExe))).toBe(true);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('first-run details', () => {
+  it('unpacks a .tar.zst distribution it fetched', async () => {
+    const f = fixtures();
+    const work = tempDir();
+    const hosted = join(work, 'hosted');
+    const server = await serveIndex({ packages: [], python: f.python.interpreter });
+    try {
+      const r = await pyseal.async(['build', '--quiet', '--mode', 'lazy', '--distribution', f.python.zstArchive, '--wheel', f.wheels.app, '--wheel', f.wheels.lib, '--blobs-dir', hosted, '--blobs-url', server.url('/h'), '--level', LEVEL, '--out', join(work, 'hello')], { buildCache: cache });
+      expect(r.code).toBe(0);
+      expect(readdirSync(hosted).some((n) => n.endsWith('.tar.zst'))).toBe(true);
+      for (const name of readdirSync(hosted)) server.files[`/h/${name}`] = { body: readFileSync(join(hosted, name)) };
+      const first = await run(join(work, 'hello'), join(work, 'home'));
+      expect(first.stderr).toBe('');
+      expect(first.stdout).toBe(EXPECTED);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('shows a download progress line on a terminal', async () => {
+    const server = await mirror({ [catalog.asset]: { kind: 'slow', delayMs: 2 } });
+    try {
+      const exe = await buildLazy(server, join(tempDir(), 'hello'));
+      const home = join(tempDir(), 'home');
+      // `script` gives the executable a pseudo-terminal; it must not block this process.
+      const tty = await new Promise<string>((resolve) => {
+        const child = spawn('script', ['-qec', `'${exe}'`, '/dev/null'], { env: { ...process.env, PYSEAL_HOME: home } });
+        let out = '';
+        child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+        child.on('close', () => resolve(out));
+      });
+      expect(tty).toMatch(/\rhello-app: downloading: +\d+% of \d+ MB/);
+      expect(tty).toContain('hello, world!');
     } finally {
       await server.close();
     }
