@@ -33,20 +33,3 @@ export async function native<T>(call: () => Promise<T> | T): Promise<T> {
     throw fromNative(err);
   }
 }
-
-/** `ENOENT: no such file or directory, open '/x'` -> `no such file or directory`. */
-export function describeFsError(err: unknown): string {
-  if (err && typeof err === 'object' && 'code' in err) {
-    const e = err as NodeJS.ErrnoException;
-    const known: Record<string, string> = {
-      ENOENT: 'no such file or directory',
-      EACCES: 'permission denied',
-      EISDIR: 'is a directory',
-      ENOTDIR: 'not a directory',
-      ENOSPC: 'no space left on device',
-      EEXIST: 'already exists',
-    };
-    if (e.code && known[e.code]) return known[e.code]!;
-  }
-  return err instanceof Error ? err.message : String(err);
-}

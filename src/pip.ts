@@ -102,7 +102,7 @@ export async function resolveWithPip(req: ResolveRequest): Promise<Artifact[]> {
   }
 }
 
-export function indexArgs(index: IndexOptions): string[] {
+function indexArgs(index: IndexOptions): string[] {
   const args: string[] = [];
   if (index.noIndex) args.push('--no-index');
   else if (index.indexUrl) args.push('--index-url', index.indexUrl);
