@@ -125,6 +125,7 @@ async function buildWith(options: BuildOptions, signal: AbortSignal): Promise<Bu
     target: target.triple,
     self_command: config.selfCommand,
     builder: `pyseal ${VERSION}`,
+    ...(config.compileFetched ? { compile_fetched: true } : {}),
     blobs: blobs.map((b) => ({ ...b.record, source: b.url ? { url: b.url } : { payload: { offset: 0, length: 0 } } })),
   };
   const out = config.out ?? join(config.projectDir, 'dist', `${name}${targetIsHost ? '' : `-${target.triple}`}${target.exeSuffix}`);

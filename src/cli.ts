@@ -58,6 +58,7 @@ Mode:
   --mode embedded|lazy        embedded (default): everything inside; lazy: Python and the wheels fetched on first run
   --blobs-dir DIR             lazy: write files that only exist locally to DIR, for you to host ...
   --blobs-url URL             ... at URL (otherwise they stay embedded)
+  --compile-fetched           lazy: byte-compile the fetched wheels on first run (otherwise Python does on import)
 
 Output:
   --script NAME               the app's console script to run (default: its only one)
@@ -84,6 +85,7 @@ const BUILD_OPTIONS = {
   mode: { type: 'string' },
   'blobs-dir': { type: 'string' },
   'blobs-url': { type: 'string' },
+  'compile-fetched': { type: 'boolean' },
   python: { type: 'string' },
   'python-mirror': { type: 'string' },
   'python-catalog': { type: 'string' },
@@ -145,6 +147,7 @@ async function runBuild(args: string[]): Promise<number> {
     mode: values.mode as 'embedded' | 'lazy' | undefined,
     blobsDir: values['blobs-dir'],
     blobsUrl: values['blobs-url'],
+    compileFetched: values['compile-fetched'],
     python: values.python,
     pythonMirror: values['python-mirror'],
     pythonCatalog: values['python-catalog'],

@@ -15,6 +15,7 @@ import type { IndexOptions } from './pip.js';
 /** What the command line (or a library caller) may set. */
 export interface BuildFlags {
   mode?: Mode;
+  compileFetched?: boolean;
   blobsDir?: string;
   blobsUrl?: string;
   python?: string;
@@ -46,7 +47,7 @@ export interface BuildFlags {
 export type Mode = 'embedded' | 'lazy';
 
 export interface Config
-  extends Required<Pick<BuildFlags, 'mode' | 'wheels' | 'wheelDirs' | 'level' | 'selfCommand' | 'compile' | 'from' | 'requirements' | 'extras' | 'upgrade'>> {
+  extends Required<Pick<BuildFlags, 'mode' | 'compileFetched' | 'wheels' | 'wheelDirs' | 'level' | 'selfCommand' | 'compile' | 'from' | 'requirements' | 'extras' | 'upgrade'>> {
   /** Where lazy builds put local-only files for the user to host, and the URL they are served from. */
   blobs?: { dir: string; url: string };
   projectDir: string;
@@ -71,6 +72,7 @@ export const DEFAULT_SELF_COMMAND = 'self';
 /** `[tool.pyseal]` keys and their types; anything else is a typo worth reporting. */
 const KEYS = {
   mode: 'string',
+  'compile-fetched': 'boolean',
   'blobs-dir': 'string',
   'blobs-url': 'string',
   python: 'string',
@@ -153,9 +155,14 @@ export async function loadConfig(projectDir: string, flags: BuildFlags, cwd = pr
   if (blobsDir && mode !== 'lazy') {
     throw new UserError('--blobs-dir and --blobs-url only apply to lazy builds', 'add --mode lazy', 2);
   }
+  const compileFetched = flags.compileFetched ?? (fromToml('compile-fetched') as boolean | undefined) ?? false;
+  if (compileFetched && mode !== 'lazy') {
+    throw new UserError('--compile-fetched only applies to lazy builds (embedded wheels are compiled when building)', 'add --mode lazy', 2);
+  }
   const config: Config = {
     projectDir: dir,
     mode,
+    compileFetched,
     ...(blobsDir && blobsUrl ? { blobs: { dir: blobsDir, url: blobsUrl } } : {}),
     from: list(flags.from, 'from'),
     requirements: flags.requirements?.length ? flags.requirements.map((r) => absolutize(r, cwd)) : tomlList('requirements').map((r) => absolutize(r, dir)),

@@ -15,6 +15,8 @@ export interface Manifest {
   self_command: string;
   builder: string;
   blobs: BlobRecord[];
+  /** Byte-compile the wheels fetched on first run. */
+  compile_fetched?: boolean;
 }
 
 export interface BlobRecord {

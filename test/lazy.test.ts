@@ -307,6 +307,28 @@ describe('first-run details', () => {
     }
   });
 
+  it('byte-compiles fetched wheels on first run only when the build asked for it', async () => {
+    const server = await mirror();
+    try {
+      /** PEP 552 flags of greetlib's pyc in the cache (1: unchecked hash), if there is one. */
+      const pycFlags = (home: string) => {
+        const blob = names(join(home, 'blobs')).find((b) => existsSync(join(home, 'blobs', b, 'site-packages', 'greetlib')))!;
+        const cacheDir = join(home, 'blobs', blob, 'site-packages', 'greetlib', '__pycache__');
+        const pyc = names(cacheDir).find((n) => n.startsWith('__init__.') && n.endsWith('.pyc'));
+        return pyc === undefined ? undefined : readFileSync(join(cacheDir, pyc)).readUInt32LE(4);
+      };
+      for (const asked of [true, false]) {
+        const exe = await buildLazy(server, join(tempDir(), 'hello'), asked ? ['--compile-fetched'] : []);
+        const home = join(tempDir(), 'home');
+        // The user's PYTHONDONTWRITEBYTECODE does not stop a compilation the build asked for.
+        expect((await run(exe, home, { PYTHONDONTWRITEBYTECODE: '1' })).stdout).toBe(EXPECTED);
+        expect(pycFlags(home)).toBe(asked ? 1 : undefined);
+      }
+    } finally {
+      await server.close();
+    }
+  });
+
   it('shows a download progress line on a terminal', async () => {
     const server = await mirror({ [catalog.asset]: { kind: 'slow', delayMs: 2 } });
     try {

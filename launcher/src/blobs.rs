@@ -54,7 +54,8 @@ pub fn ensure_these(cache: &Cache, payload: &Payload, wanted: Vec<&Blob>) -> Res
 
     // Lazy blobs: everything is fetched and verified before anything is unpacked.
     let downloads = fetch_sources(cache, payload, &todo)?;
-    let result = extract_all(payload, &todo, &temps, &downloads);
+    let result = extract_all(payload, &todo, &temps, &downloads)
+        .and_then(|()| compile_fetched(cache, payload, &todo, &temps, &downloads));
     let result = result.and_then(|()| cache::sync_tree(&dir));
     let result = result.and_then(|()| {
         for (blob, tmp) in todo.iter().zip(&temps) {
@@ -75,6 +76,46 @@ pub fn ensure_these(cache: &Cache, payload: &Payload, wanted: Vec<&Blob>) -> Res
         }
     }
     result.map(|()| todo.len())
+}
+
+/// When the build asked for it, byte-compiles the wheels just installed from
+/// downloads, with the distribution's interpreter (from its temp dir if it is
+/// being installed in the same run), before anything is published.
+fn compile_fetched(
+    cache: &Cache,
+    payload: &Payload,
+    todo: &[&Blob],
+    temps: &[PathBuf],
+    downloads: &[Option<PathBuf>],
+) -> Result<()> {
+    let m = &payload.manifest;
+    let trees: Vec<PathBuf> = todo
+        .iter()
+        .zip(temps)
+        .zip(downloads)
+        .filter(|((b, _), d)| b.kind == BlobKind::Wheel && d.is_some())
+        .map(|((_, t), _)| t.join("site-packages"))
+        .filter(|p| p.is_dir())
+        .collect();
+    if !m.compile_fetched || trees.is_empty() {
+        return Ok(());
+    }
+    let python_root = match todo.iter().position(|b| b.sha256 == m.python.blob) {
+        Some(i) => temps[i].clone(),
+        None => cache.blob(&m.python.blob),
+    };
+    let python = python_root.join(&m.python.executable);
+    // -I: none of the user's PYTHON* variables or site-packages take part.
+    // Files that do not compile are left to Python, as pip does.
+    std::process::Command::new(&python)
+        .args(["-I", "-m", "compileall", "-q", "--invalidation-mode", "unchecked-hash"])
+        .args(&trees)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .map_err(|e| {
+            Error::new(format!("cannot byte-compile with {}: {}", python.display(), crate::error::describe_io(&e)))
+        })?;
+    Ok(())
 }
 
 /// Downloads the files of the blobs fetched by URL; `None` for embedded blobs.

@@ -26,6 +26,13 @@ pub struct Manifest {
     /// The tool that wrote the payload, for `inspect` and bug reports.
     pub builder: String,
     pub blobs: Vec<Blob>,
+    /// Byte-compile the wheels fetched on first run (the build asked for it).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub compile_fetched: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
@@ -275,6 +282,7 @@ pub(crate) fn sample() -> Manifest {
         target: "x86_64-unknown-linux-gnu".into(),
         self_command: "self".into(),
         builder: "pyseal test".into(),
+        compile_fetched: false,
         blobs: vec![Blob {
             sha256: sha,
             kind: BlobKind::Python,
