@@ -10,6 +10,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { parse as parseToml, TomlError } from 'smol-toml';
 
 import { UserError } from './errors.js';
+import { isHttpUrl } from './fetch.js';
 import type { IndexOptions } from './pip.js';
 
 /** What the command line (or a library caller) may set. */
@@ -149,7 +150,7 @@ export async function loadConfig(projectDir: string, flags: BuildFlags, cwd = pr
   if ((blobsDir === undefined) !== (blobsUrl === undefined)) {
     throw new UserError('--blobs-dir and --blobs-url go together', 'write local files to a directory (--blobs-dir) and name the URL it will be served from (--blobs-url)', 2);
   }
-  if (blobsUrl !== undefined && !/^https?:\/\//.test(blobsUrl)) {
+  if (blobsUrl !== undefined && !isHttpUrl(blobsUrl)) {
     throw new UserError(`--blobs-url ${blobsUrl} is not an http(s) URL`, undefined, 2);
   }
   if (blobsDir && mode !== 'lazy') {
@@ -229,17 +230,15 @@ function validate(tool: Table, file: string): void {
   }
 }
 
-const isUrl = (s: string) => /^https?:\/\//i.test(s);
-
 function absolutize(p: string, base: string): string {
   return isAbsolute(p) ? p : resolve(base, p);
 }
 
 function locationFlag(v: string, cwd: string): string {
-  return isUrl(v) ? v : absolutize(v, cwd);
+  return isHttpUrl(v) ? v : absolutize(v, cwd);
 }
 
 function locationToml(v: unknown, dir: string): string | undefined {
   if (typeof v !== 'string') return undefined;
-  return isUrl(v) ? v : absolutize(v, dir);
+  return isHttpUrl(v) ? v : absolutize(v, dir);
 }

@@ -12,7 +12,7 @@ import { basename, join } from 'node:path';
 
 import { type BuildCache, CACHE_LAYOUT, publishDir } from './cache.js';
 import { native, UserError } from './errors.js';
-import { fetchToCache } from './fetch.js';
+import { fetchToCache, isHttpUrl } from './fetch.js';
 import { nativeAddon, type BlobHash } from './native.js';
 import type { Reporter } from './progress.js';
 import type { PythonVersion } from './tags.js';
@@ -51,12 +51,10 @@ interface Meta {
   blob: BlobHash;
 }
 
-const isUrl = (s: string) => /^https?:\/\//i.test(s);
-
 export async function prepareDistribution(spec: DistributionSpec, target: Target, cache: BuildCache, reporter: Reporter): Promise<Distribution> {
   let archive: string;
   let archiveSha256: string;
-  if (isUrl(spec.location)) {
+  if (isHttpUrl(spec.location)) {
     if (!spec.sha256) {
       throw new UserError(`the distribution ${spec.location} has no sha256 to check it against`, 'pass --distribution-sha256 HEX (or distribution-sha256 in [tool.pyseal])');
     }
@@ -79,7 +77,7 @@ export async function prepareDistribution(spec: DistributionSpec, target: Target
   const meta = existsSync(metaPath) ? (JSON.parse(await readFile(metaPath, 'utf8')) as Meta) : await unpack(archive, entry, target, cache, reporter);
   const root = join(entry, 'tree');
   const [major, minor] = meta.version.split('.').map(Number) as [number, number];
-  const origin = isUrl(spec.location) ? { origin: { url: spec.location, ...(spec.mirrorPath ? { mirrorPath: spec.mirrorPath } : {}) } } : {};
+  const origin = isHttpUrl(spec.location) ? { origin: { url: spec.location, ...(spec.mirrorPath ? { mirrorPath: spec.mirrorPath } : {}) } } : {};
   const archiveSize = (await stat(archive)).size;
   return { archive, archiveSha256, archiveSize, version: meta.version, major, minor, interpreter: meta.interpreter, root, blob: meta.blob, ...origin };
 }

@@ -80,6 +80,11 @@ async function withRetries<T>(url: string, attempts: number, attempt: () => Prom
   }
 }
 
+/** Whether `s` is something to download (an http or https URL) rather than a path. */
+export function isHttpUrl(s: string): boolean {
+  return /^https?:\/\//i.test(s);
+}
+
 /** Returns the path of the verified file in the download cache. */
 export async function fetchToCache(download: Download, opts: FetchOptions, onBytes?: (delta: number) => void): Promise<string> {
   const sha256 = download.sha256.toLowerCase();

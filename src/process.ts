@@ -19,17 +19,36 @@ export const CLEAN_PYTHON_ENV: NodeJS.ProcessEnv = { PYTHONHOME: undefined, PYTH
  * started becomes `cannotStart` (one line for the user); its exit code is the
  * caller's to judge.
  */
-export function runCaptured(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; cannotStart: (err: Error) => UserError }): Promise<Captured> {
+export function runCaptured(
+  cmd: string,
+  args: string[],
+  opts: {
+    cwd?: string;
+    env?: NodeJS.ProcessEnv;
+    cannotStart: (err: NodeJS.ErrnoException) => UserError;
+    /** Each piece of output as it arrives (e.g. to label a progress line). */
+    onOutput?: (text: string) => void;
+    /** Stops the command (SIGTERM); the promise then rejects with the AbortError. */
+    signal?: AbortSignal;
+  },
+): Promise<Captured> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, {
+      cwd: opts.cwd,
+      env: { ...process.env, ...opts.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(opts.signal ? { signal: opts.signal, killSignal: 'SIGTERM' as const } : {}),
+    });
     let output = '';
     const collect = (d: Buffer) => {
-      output += d.toString();
+      const text = d.toString();
+      output += text;
+      opts.onOutput?.(text);
       if (process.env.PYSEAL_DEBUG) process.stderr.write(d);
     };
     child.stdout.on('data', collect);
     child.stderr.on('data', collect);
-    child.on('error', (err) => reject(opts.cannotStart(err)));
+    child.on('error', (err) => reject(err.name === 'AbortError' ? err : opts.cannotStart(err)));
     child.on('close', (code) => resolve({ code, output }));
   });
 }

@@ -18,7 +18,7 @@ import { native, UserError } from './errors.js';
 import { LOCK_FORMAT, lockPath, readOwnLock, selectFromPylock, selectFromUvLock, type Selection, writeOwnLock } from './lock.js';
 import { markerEnvironment } from './markers.js';
 import { nativeAddon } from './native.js';
-import { fetchArtifacts } from './fetch.js';
+import { fetchArtifacts, isHttpUrl } from './fetch.js';
 import { buildWheel, type BuildContext } from './pep517.js';
 import { type Artifact, type IndexOptions, resolveWithPip } from './pip.js';
 import { normalizeName } from './tags.js';
@@ -112,7 +112,7 @@ export async function resolveDependencies(req: Requirements, ctx: ResolveContext
   const wheels: Resolved['wheels'] = [];
   for (const [i, a] of artifacts.entries()) {
     if (a.kind === 'wheel') {
-      wheels.push({ path: files[i]!, ...(/^https?:/.test(a.url) ? { artifact: a } : {}) });
+      wheels.push({ path: files[i]!, ...(isHttpUrl(a.url) ? { artifact: a } : {}) });
       continue;
     }
     if (!ctx.targetIsHost) {

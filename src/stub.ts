@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 
 import { type BuildCache, publishDir } from './cache.js';
 import { UserError } from './errors.js';
+import { runCaptured } from './process.js';
 import type { Reporter } from './progress.js';
 import type { Target } from './targets.js';
 
@@ -131,43 +132,29 @@ function hasRustSrc(): Promise<boolean> {
   });
 }
 
-function runCargo(args: string[], targetDir: string, rustTarget: string, reporter: Reporter, signal?: AbortSignal, extraEnv: NodeJS.ProcessEnv = {}): Promise<void> {
-  const cargo = process.env.CARGO ?? 'cargo';
+async function runCargo(args: string[], targetDir: string, rustTarget: string, reporter: Reporter, signal?: AbortSignal, extraEnv: NodeJS.ProcessEnv = {}): Promise<void> {
   const task = reporter.task(`compiling the launcher for ${rustTarget}`);
-  return new Promise<void>((resolve, reject) => {
-    const child = spawn(cargo, args, {
+  try {
+    const r = await runCaptured(process.env.CARGO ?? 'cargo', args, {
       cwd: PACKAGE_ROOT,
-      stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, CARGO_TARGET_DIR: targetDir, CARGO_TERM_COLOR: 'never', CARGO_TERM_PROGRESS_WHEN: 'never', ...extraEnv },
-      ...(signal ? { signal, killSignal: 'SIGTERM' as const } : {}),
-    });
-    let log = '';
-    child.stderr.on('data', (d: Buffer) => {
-      log += d.toString();
-      if (process.env.PYSEAL_DEBUG) process.stderr.write(d);
-      const compiling = /Compiling (\S+)/g;
-      let m: RegExpExecArray | null;
-      let last: string | undefined;
-      while ((m = compiling.exec(d.toString()))) last = m[1];
-      if (last) task.label(`compiling the launcher for ${rustTarget}: ${last}`);
-    });
-    child.on('error', (err: NodeJS.ErrnoException) => {
-      task.end();
-      if (err.name === 'AbortError') return reject(err);
-      reject(
+      env: { CARGO_TARGET_DIR: targetDir, CARGO_TERM_COLOR: 'never', CARGO_TERM_PROGRESS_WHEN: 'never', ...extraEnv },
+      ...(signal ? { signal } : {}),
+      onOutput: (text) => {
+        const crates = [...text.matchAll(/Compiling (\S+)/g)];
+        if (crates.length) task.label(`compiling the launcher for ${rustTarget}: ${crates.at(-1)![1]}`);
+      },
+      cannotStart: (err) =>
         err.code === 'ENOENT'
-          ? new UserError(`building the launcher needs cargo (Rust), which is not on PATH`, 'install Rust with rustup (https://rustup.rs), or set CARGO to its path')
+          ? new UserError('building the launcher needs cargo (Rust), which is not on PATH', 'install Rust with rustup (https://rustup.rs), or set CARGO to its path')
           : new UserError(`cannot run cargo: ${err.message}`),
-      );
     });
-    child.on('close', (code) => {
-      task.end();
-      if (code === 0) return resolve();
-      if (/target may not be installed|can't find crate for `(std|core)`/.test(log)) {
-        return reject(new UserError(`the Rust target ${rustTarget} is not installed`, `run: rustup target add ${rustTarget}`));
-      }
-      const errors = log.split('\n').filter((l) => /^error/.test(l)).slice(0, 3).join('; ');
-      reject(new UserError(`cargo failed to build the launcher for ${rustTarget} (exit ${code})${errors ? `: ${errors}` : ''}`, 'run the same build with PYSEAL_DEBUG=1 to see cargo\'s output'));
-    });
-  });
+    if (r.code === 0) return;
+    if (/target may not be installed|can't find crate for `(std|core)`/.test(r.output)) {
+      throw new UserError(`the Rust target ${rustTarget} is not installed`, `run: rustup target add ${rustTarget}`);
+    }
+    const errors = r.output.split('\n').filter((l) => /^error/.test(l)).slice(0, 3).join('; ');
+    throw new UserError(`cargo failed to build the launcher for ${rustTarget} (exit ${r.code})${errors ? `: ${errors}` : ''}`, "run the same build with PYSEAL_DEBUG=1 to see cargo's output");
+  } finally {
+    task.end();
+  }
 }
