@@ -1,20 +1,21 @@
 /**
  * Downloads into the content-addressed download cache, verified by sha256.
  *
- * undici gives us proxies from the environment (EnvHttpProxyAgent), streaming
- * bodies and connection reuse; this file adds retries with backoff, resuming a
+ * undici gives us proxies from the environment (EnvHttpProxyAgent), redirects
+ * and connection reuse; this file adds retries with backoff, resuming a
  * cut-off body with a Range request (also across runs: an interrupted download
  * is kept as `<sha256>.partial`), parallel downloads under one progress line,
  * hashing while writing, and errors that name the URL.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, readFileSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
+import type { IncomingHttpHeaders } from 'node:http';
 import { copyFile, link, mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { rootCertificates } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 
-import { Agent, type Dispatcher, EnvHttpProxyAgent, interceptors, request } from 'undici';
+import { Agent, type Dispatcher, EnvHttpProxyAgent, interceptors } from 'undici';
 
 import type { BuildCache } from './cache.js';
 import { UserError } from './errors.js';
@@ -183,7 +184,7 @@ export async function fetchArtifacts(files: { url: string; sha256: string; filen
     const target = join(dir, f.filename);
     if (!existsSync(target)) {
       await mkdir(dir, { recursive: true });
-      const tmp = `${target}.tmp-${process.pid}`;
+      const tmp = opts.cache.temp(dir, 'link');
       await link(paths[i]!, tmp).catch(() => copyFile(paths[i]!, tmp));
       await rename(tmp, target);
     }
@@ -195,12 +196,79 @@ export async function fetchArtifacts(files: { url: string; sha256: string; filen
 /** A small text document (SHA256SUMS, an index page), with retries. */
 export async function fetchText(url: string, opts: { accept?: string; attempts?: number; hint?: string } = {}): Promise<{ status: number; text: string; contentType: string }> {
   return withRetries(url, opts.attempts ?? 3, async () => {
-    const res = await request(url, { dispatcher: agent(), headers: { 'user-agent': USER_AGENT, ...(opts.accept ? { accept: opts.accept } : {}) }, headersTimeout: 30_000, bodyTimeout: 30_000 });
-    const text = await res.body.text();
-    if (res.statusCode >= 500 || res.statusCode === 429) throw new HttpStatusError(res.statusCode);
-    return { status: res.statusCode, text, contentType: String(res.headers['content-type'] ?? '') };
+    const chunks: Buffer[] = [];
+    const res = await get(url, { 'user-agent': USER_AGENT, ...(opts.accept ? { accept: opts.accept } : {}) }, {
+      start() {},
+      data: (chunk) => void chunks.push(chunk),
+    });
+    if (res.status >= 500 || res.status === 429) throw new HttpStatusError(res.status);
+    return { status: res.status, text: Buffer.concat(chunks).toString('utf8'), contentType: String(res.headers['content-type'] ?? '') };
   }, opts.hint);
 }
+
+/** Where one response's body goes, chunk by chunk, synchronously. */
+interface Sink {
+  /** The final status and headers (after redirects), before any body byte. */
+  start(status: number, headers: IncomingHttpHeaders): void;
+  data(chunk: Buffer): void;
+}
+
+/**
+ * One GET whose body is handed to `sink` as it arrives.
+ *
+ * Why not undici's `request()`: its body is a stream, and when the stream is
+ * read more slowly than the network delivers, undici pauses its HTTP/1 parser;
+ * a server that then closes the connection (an HTTP/1.0 server, or any
+ * `Connection: close` answer) makes undici 7 throw an assertion from a socket
+ * event handler, which no `try` can catch (nodejs/undici#5360, fixed only in
+ * undici 8, which needs Node 22). This handler consumes every chunk
+ * synchronously (a write to a local file and a hash update) and never asks
+ * undici to pause, so its parser is never paused when a connection ends.
+ */
+function get(url: string, headers: Record<string, string>, sink: Sink): Promise<{ status: number; headers: IncomingHttpHeaders }> {
+  const { origin, pathname, search } = new URL(url);
+  return new Promise((resolve, reject) => {
+    let response: { status: number; headers: IncomingHttpHeaders } | undefined;
+    let failure: unknown;
+    const handler: Dispatcher.DispatchHandler = {
+      // Its presence tells undici this handler speaks the controller API.
+      onRequestStart() {},
+      onResponseStart(controller, status, responseHeaders) {
+        response = { status, headers: responseHeaders };
+        try {
+          sink.start(status, responseHeaders);
+        } catch (err) {
+          failure = err;
+          controller.abort(err as Error);
+        }
+      },
+      onResponseData(controller, chunk) {
+        if (failure) return;
+        try {
+          sink.data(chunk);
+        } catch (err) {
+          failure = err;
+          controller.abort(err as Error);
+        }
+      },
+      onResponseEnd() {
+        if (failure) reject(failure);
+        else if (response) resolve(response);
+        else reject(new Error('the server sent no response'));
+      },
+      onResponseError(_controller, err) {
+        reject(failure ?? err);
+      },
+    };
+    try {
+      agent().dispatch({ origin, path: `${pathname}${search}`, method: 'GET', headers, headersTimeout: TIMEOUT_MS, bodyTimeout: TIMEOUT_MS }, handler);
+    } catch (err) {
+      reject(err);
+    }
+  });
+}
+
+const TIMEOUT_MS = 30_000;
 
 /** A download in progress: the bytes so far and their running hash. */
 interface DownloadState {
@@ -227,6 +295,8 @@ async function adoptPartial(partial: string, tmp: string): Promise<DownloadState
 /**
  * One request. Continues a partial file with `Range` when the server allows it,
  * and starts over (resetting the hash) when it answers with the whole body.
+ * A body that ends before its Content-Length is a retriable failure; what
+ * arrived stays in `tmp` for the next attempt to continue.
  */
 async function fetchOnce(
   url: string,
@@ -236,44 +306,43 @@ async function fetchOnce(
 ): Promise<void> {
   const headers: Record<string, string> = { 'user-agent': USER_AGENT };
   if (state.received > 0) headers.range = `bytes=${state.received}-`;
-  const res = await request(url, { dispatcher: agent(), headers, headersTimeout: 30_000, bodyTimeout: 30_000 });
-  if (res.statusCode === 416 && state.received > 0) {
+  let fd: number | undefined;
+  let total: number | undefined;
+  let status = 0;
+  try {
+    await get(url, headers, {
+      start(code, responseHeaders) {
+        status = code;
+        if (code < 200 || code >= 300 || code === 204) return;
+        if (state.received > 0 && code !== 206) {
+          // The server ignored Range: start again from byte 0.
+          state.received = 0;
+          state.hash = createHash('sha256');
+        }
+        const length = Number(responseHeaders['content-length'] ?? NaN);
+        total = Number.isFinite(length) ? state.received + length : undefined;
+        fd = openSync(tmp, state.received > 0 ? 'a' : 'w');
+      },
+      data(chunk) {
+        if (fd === undefined) return; // an error page's body
+        // Written before it is counted, so a resume asks for the right offset.
+        writeSync(fd, chunk);
+        state.hash.update(chunk);
+        state.received += chunk.length;
+        onProgress(chunk.length, state.received, total);
+      },
+    });
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+  if (status === 416 && state.received > 0) {
     // The partial file is complete or longer than the file: start again.
-    await res.body.dump();
     state.received = 0;
     state.hash = createHash('sha256');
     throw new Error('the saved partial download does not fit the file');
   }
-  if (res.statusCode >= 400 || res.statusCode < 200 || res.statusCode === 204) {
-    await res.body.dump();
-    throw new HttpStatusError(res.statusCode);
-  }
-  if (state.received > 0 && res.statusCode !== 206) {
-    // The server ignored Range: start again from byte 0.
-    state.received = 0;
-    state.hash = createHash('sha256');
-  }
-  const length = Number(res.headers['content-length'] ?? NaN);
-  const total = Number.isFinite(length) ? state.received + length : undefined;
-  const out = createWriteStream(tmp, { flags: state.received > 0 ? 'a' : 'w' });
-  const closed = new Promise<void>((resolve, reject) => {
-    out.on('close', resolve);
-    out.on('error', reject);
-  });
-  try {
-    for await (const chunk of res.body) {
-      const bytes = chunk as Buffer;
-      // Count only what reached the file, so a resume asks for the right offset.
-      if (!out.write(bytes)) await new Promise<void>((r) => out.once('drain', () => r()));
-      state.hash.update(bytes);
-      state.received += bytes.length;
-      onProgress(bytes.length, state.received, total);
-    }
-    if (total !== undefined && state.received < total) throw new Error('connection closed before the whole body arrived');
-  } finally {
-    out.end();
-    await closed;
-  }
+  if (status >= 400 || status < 200 || status === 204) throw new HttpStatusError(status);
+  if (total !== undefined && state.received < total) throw new Error('connection closed before the whole body arrived');
 }
 
 export function downloadError(url: string, err: unknown, hint?: string): UserError {

@@ -1,6 +1,7 @@
 /** `--distribution URL`: downloads into the content-addressed cache, verified, through network faults. */
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,8 +9,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BuildCache } from '../src/cache.js';
 import { fetchToCache } from '../src/fetch.js';
 import { Reporter } from '../src/progress.js';
-import { connectProxy, type LoopbackServer, serve, type Served } from './fixtures/server.js';
-import { expectUserError, fixtures, pyseal, runExe, tempDir } from './helpers.js';
+import { fixtureCatalog, serveIndex } from './fixtures/index.js';
+import { connectProxy, type LoopbackServer, serve, type Served, servePythonHttp } from './fixtures/server.js';
+import { demoApp } from './fixtures/wheels.mjs';
+import { expectUserError, fixtures, LEVEL, pyseal, runExe, tempDir } from './helpers.js';
 
 const body = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 7919) % 251));
 const sha = createHash('sha256').update(body).digest('hex');
@@ -148,4 +151,81 @@ describe('a distribution from a URL', () => {
       await server.close();
     }
   });
+});
+
+/**
+ * HTTP/1.0 servers send the whole body and close the connection, with or
+ * without a Content-Length. When the consumer is slower than the network,
+ * undici 7's own response streams pause its parser, and the close then throws
+ * from a socket event handler and kills the process (nodejs/undici#5360).
+ * The consumer here is made slow the way a real build makes it slow: the
+ * server shares its process, and two other processes keep both cores busy (a
+ * cold build compiles its stub meanwhile). With undici's streams, most of
+ * these downloads died with the uncatchable assertion.
+ */
+describe('HTTP/1.0 servers and a slow consumer', () => {
+  const big = Buffer.alloc(16 << 20);
+  for (let i = 0; i < big.length; i += 4096) big.writeUInt32LE((i * 2654435761) >>> 0, i);
+  const bigSha = createHash('sha256').update(big).digest('hex');
+
+  /** Downloads `url` four times while the CPU is busy; each must arrive whole. */
+  async function downloadUnderLoad(url: string) {
+    const hogs = [0, 1].map(() => spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
+    try {
+      for (let run = 0; run < 4; run++) {
+        const cache = new BuildCache(tempDir());
+        const path = await fetchToCache({ url, sha256: bigSha, label: 'big' }, { cache, reporter: quiet });
+        expect(readFileSync(path).equals(big)).toBe(true);
+      }
+    } finally {
+      hogs.forEach((h) => h.kill());
+    }
+  }
+
+  for (const framing of ['length', 'close'] as const) {
+    it(`downloads whole from a server that closes the connection (${framing === 'length' ? 'with' : 'without'} Content-Length)`, async () => {
+      const server = await serve({ '/big.tar.gz': { body: big } }, { http10: framing });
+      try {
+        await downloadUnderLoad(server.url('/big.tar.gz'));
+      } finally {
+        await server.close();
+      }
+    });
+  }
+
+  it('downloads whole from python -m http.server', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'big.tar.gz'), big);
+    const server = await servePythonHttp(fixtures().python.interpreter, dir);
+    try {
+      await downloadUnderLoad(server.url('/big.tar.gz'));
+    } finally {
+      await server.close();
+    }
+  });
+
+  for (const framing of ['length', 'close'] as const) {
+    it(`builds with every download from an HTTP/1.0 server: distribution, index pages, wheels (${framing})`, async () => {
+      const f = fixtures();
+      const dir = tempDir();
+      const wheels = demoApp(join(dir, 'wheels'));
+      const catalog = fixtureCatalog(dir, { archive: f.python.archive, version: f.python.version }, 'x86_64-unknown-linux-gnu');
+      const server = await serveIndex({ python: f.python.interpreter, packages: [wheels.app, wheels.lib], distribution: { archive: f.python.archive, tag: catalog.tag, asset: catalog.asset }, http10: framing });
+      try {
+        const cache = join(dir, 'cache');
+        cpSync(join(f.buildCache, 'stubs'), join(cache, 'stubs'), { recursive: true });
+        const common = ['build', '--quiet', '--python-catalog', catalog.path, '--python-mirror', server.mirror, '--index-url', server.index, '--level', LEVEL];
+        const r = await pyseal.async([...common, '--from', 'hello-app', '--out', join(dir, 'hello')], { buildCache: cache, cwd: dir });
+        expect(r.stderr).toBe('');
+        expect(r.code).toBe(0);
+        expect(server.log).toEqual(expect.arrayContaining([`GET /pbs/${catalog.tag}/${catalog.asset}`, 'GET /files/hello_app-1.0.0-py3-none-any.whl', 'GET /files/greetlib-2.1-py3-none-any.whl']));
+        expect(runExe(join(dir, 'hello'), [], { home: join(dir, 'home') }).stdout).toBe('hello, world!\nargv0=hello\n');
+        // An unknown package makes pyseal read the index page itself (PEP 691 JSON).
+        const unknown = await pyseal.async([...common, '--from', 'no-such-package', '--out', join(dir, 'never')], { buildCache: cache, cwd: dir });
+        expectUserError(unknown, /no package named no-such-package on http:\/\/127\.0\.0\.1:\d+\/simple/);
+      } finally {
+        await server.close();
+      }
+    });
+  }
 });
