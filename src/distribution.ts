@@ -47,6 +47,8 @@ export interface DistributionSpec {
 
 interface Meta {
   version: string;
+  /** A free-threaded (PEP 703) build. */
+  freethreaded?: boolean;
   interpreter: string;
   blob: BlobHash;
 }
@@ -76,10 +78,10 @@ export async function prepareDistribution(spec: DistributionSpec, target: Target
   const metaPath = join(entry, 'meta.json');
   const meta = existsSync(metaPath) ? (JSON.parse(await readFile(metaPath, 'utf8')) as Meta) : await unpack(archive, entry, target, cache, reporter);
   const root = join(entry, 'tree');
-  const [major, minor] = meta.version.split('.').map(Number) as [number, number];
+  const [major, minor] = meta.version.split('.').map((n) => parseInt(n, 10)) as [number, number];
   const origin = isHttpUrl(spec.location) ? { origin: { url: spec.location, ...(spec.mirrorPath ? { mirrorPath: spec.mirrorPath } : {}) } } : {};
   const archiveSize = (await stat(archive)).size;
-  return { archive, archiveSha256, archiveSize, version: meta.version, major, minor, interpreter: meta.interpreter, root, blob: meta.blob, ...origin };
+  return { archive, archiveSha256, archiveSize, version: meta.version, major, minor, ...(meta.freethreaded ? { freethreaded: true } : {}), interpreter: meta.interpreter, root, blob: meta.blob, ...origin };
 }
 
 /** Unpacks into `entry/tree` and records `entry/meta.json`; both appear by one rename. */
@@ -96,16 +98,16 @@ async function unpack(archive: string, entry: string, target: Target, cache: Bui
       }
       throw err;
     });
-    const version = await detectVersion(tree, archive);
-    const [major, minor] = version.split('.').map(Number) as [number, number];
-    const interpreter = target.interpreter(major, minor);
+    const { version, freethreaded } = await detectVersion(tree, archive);
+    const [major, minor] = version.split('.').map((n) => parseInt(n, 10)) as [number, number];
+    const interpreter = target.interpreter({ major, minor, freethreaded });
     if (!existsSync(join(tree, interpreter))) {
       throw new UserError(
         `${archive} is not a python-build-standalone install_only archive for ${target.triple}: it has no ${interpreter}`,
         'pass the install_only or install_only_stripped archive built for this target',
       );
     }
-    const meta: Meta = { version, interpreter, blob };
+    const meta: Meta = { version, ...(freethreaded ? { freethreaded } : {}), interpreter, blob };
     await writeFile(join(tmp, 'meta.json'), JSON.stringify(meta));
     await publishDir(tmp, entry);
     return meta;
@@ -115,19 +117,23 @@ async function unpack(archive: string, entry: string, target: Target, cache: Bui
   }
 }
 
-/** The full version from `patchlevel.h`, which every install_only tree carries. */
-async function detectVersion(tree: string, archive: string): Promise<string> {
+/**
+ * The full version from `patchlevel.h`, which every install_only tree carries
+ * (`3.15.0rc1` stays a pre-release), and whether the build is free-threaded:
+ * then its headers and standard library live in `python3.X` + `t`.
+ */
+async function detectVersion(tree: string, archive: string): Promise<{ version: string; freethreaded: boolean }> {
   const notPbs = () =>
     new UserError(`${archive} is not a python-build-standalone install_only archive: no python/include/.../patchlevel.h`, 'pass an install_only or install_only_stripped archive');
   const include = join(tree, 'python', 'include');
-  const candidates = [join(include, 'patchlevel.h')];
+  const candidates: [string, boolean][] = [[join(include, 'patchlevel.h'), false]];
   for (const entry of await readdir(include).catch(() => [] as string[])) {
-    if (/^python3\.\d+t?$/.test(entry)) candidates.push(join(include, entry, 'patchlevel.h'));
+    if (/^python3\.\d+t?$/.test(entry)) candidates.push([join(include, entry, 'patchlevel.h'), entry.endsWith('t')]);
   }
-  for (const file of candidates) {
+  for (const [file, freethreaded] of candidates) {
     const text = await readFile(file, 'utf8').catch(() => undefined);
-    const match = text && /#define\s+PY_VERSION\s+"(\d+\.\d+\.\d+)/.exec(text);
-    if (match?.[1]) return match[1];
+    const match = text && /#define\s+PY_VERSION\s+"(\d+\.\d+\.\d+(?:(?:a|b|rc)\d+)?)/.exec(text);
+    if (match?.[1]) return { version: match[1], freethreaded };
   }
   throw notPbs();
 }

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { UserError } from './errors.js';
 import { downloadError, fetchText } from './fetch.js';
 import { CLEAN_PYTHON_ENV, runCaptured } from './process.js';
-import { normalizeName, type PythonVersion } from './tags.js';
+import { abiTag, normalizeName, type PythonVersion } from './tags.js';
 import type { Target } from './targets.js';
 
 export interface IndexOptions {
@@ -83,8 +83,9 @@ export async function resolveWithPip(req: ResolveRequest): Promise<Artifact[]> {
       if (req.binaryOnly) args.push('--only-binary', ':all:');
       else args.push('--prefer-binary');
     } else {
-      const abi = `cp${req.version.major}${req.version.minor}`;
-      args.push('--only-binary', ':all:', '--implementation', 'cp', '--python-version', `${req.version.major}.${req.version.minor}`, '--abi', abi, '--abi', 'abi3', '--abi', 'none');
+      // A free-threaded CPython has no stable ABI: abi3 wheels do not load there.
+      const abis = [abiTag(req.version), ...(req.version.freethreaded ? [] : ['abi3']), 'none'];
+      args.push('--only-binary', ':all:', '--implementation', 'cp', '--python-version', `${req.version.major}.${req.version.minor}`, ...abis.flatMap((a) => ['--abi', a]));
       for (const tag of req.target.platformTags(false)) args.push('--platform', tag);
     }
     for (const file of req.requirementFiles) args.push('-r', file);
@@ -160,7 +161,7 @@ async function diagnose(output: string, req: ResolveRequest): Promise<UserError>
     if (found.kind === 'unknown') {
       return new UserError(`no package named ${name} on ${found.urls.join(' or ')}`, 'check the name, or add the index that has it with --index-url / --extra-index-url / --find-links');
     }
-    const tags = req.host ? `this machine's tags up to the target's floor (${req.target.platformTags(false)[0]})` : `cp${req.version.major}${req.version.minor} on ${req.target.platformTags(false).slice(0, 2).join(', ')}, ...`;
+    const tags = req.host ? `this machine's tags up to the target's floor (${req.target.platformTags(false)[0]})` : `${abiTag(req.version)} on ${req.target.platformTags(false).slice(0, 2).join(', ')}, ...`;
     if (!versions || versions === 'none') {
       return new UserError(
         `${name} has no ${req.host && !req.binaryOnly ? 'wheel or sdist' : 'wheel'} for CPython ${req.version.major}.${req.version.minor} on ${req.target.triple} (${tags})`,

@@ -49,7 +49,7 @@ export async function stageWheels(
   const stagesDir = await cache.ensureDir('stages');
   const keyOf = (sha256: string) =>
     createHash('sha256')
-      .update(JSON.stringify([CACHE_LAYOUT, sha256, `${dist.major}.${dist.minor}`, options.compileWith ? 'compiled' : 'plain']))
+      .update(JSON.stringify([CACHE_LAYOUT, sha256, `${dist.major}.${dist.minor}${dist.freethreaded ? "t" : ""}`, options.compileWith ? "compiled" : "plain"]))
       .digest('hex')
       .slice(0, 32);
 

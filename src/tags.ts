@@ -42,11 +42,19 @@ export function parseWheelName(fileName: string): WheelName | undefined {
 export interface PythonVersion {
   major: number;
   minor: number;
+  /** The free-threaded build (PEP 703): its own ABI (`cp314t`), and no stable ABI (abi3). */
+  freethreaded?: boolean;
+}
+
+/** `cp312`, or `cp314t` for a free-threaded build: the ABI tag of version-specific wheels. */
+export function abiTag(v: PythonVersion): string {
+  return `cp${v.major}${v.minor}${v.freethreaded ? 't' : ''}`;
 }
 
 /** Whether one python/abi tag pair can be imported by CPython `major.minor`. */
 function interpreterFits(py: string, abi: string, v: PythonVersion): boolean {
   const cp = `cp${v.major}${v.minor}`;
+  if (v.freethreaded && abi !== 'none') return abi === abiTag(v) && py === cp;
   const pyMatch = /^(cp|py)(\d)(\d*)$/.exec(py);
   if (!pyMatch) return false;
   const [, impl, majorText, minorText] = pyMatch as unknown as [string, string, string, string];
@@ -73,7 +81,7 @@ export function incompatibility(wheel: WheelName, python: PythonVersion, platfor
   const interpreterOk = wheel.pythonTags.some((py) => wheel.abiTags.some((abi) => interpreterFits(py, abi, python)));
   if (platformOk && interpreterOk) return undefined;
   const reasons: string[] = [];
-  if (!interpreterOk) reasons.push(`not for CPython ${python.major}.${python.minor}`);
+  if (!interpreterOk) reasons.push(`not for CPython ${python.major}.${python.minor}${python.freethreaded ? ' (free-threaded)' : ''}`);
   if (!platformOk) reasons.push(`not for this target's platform`);
   return reasons.join(' and ');
 }

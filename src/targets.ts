@@ -3,6 +3,7 @@
  * row here (and, for non-host targets, having its Rust target installed).
  */
 import { UserError } from './errors.js';
+import type { PythonVersion } from './tags.js';
 
 export type Os = 'linux' | 'macos' | 'windows';
 
@@ -20,8 +21,8 @@ export interface Target {
    * accepted when the target is the host.
    */
   platformTags(hostBuild: boolean): string[];
-  /** The interpreter inside an install_only tree, for Python `major.minor`. */
-  interpreter(major: number, minor: number): string;
+  /** The interpreter inside an install_only tree, for a Python version and build. */
+  interpreter(v: PythonVersion): string;
   /** How the launcher stub is obtained. */
   stub: { kind: 'cargo'; rustTarget: string };
 }
@@ -56,7 +57,9 @@ function macos(arch: 'x86_64' | 'arm64'): string[] {
   return tags;
 }
 
-const unixInterpreter = (major: number, minor: number) => `python/bin/python${major}.${minor}`;
+const unixInterpreter = (v: PythonVersion) => `python/bin/python${v.major}.${v.minor}${v.freethreaded ? 't' : ''}`;
+/** python-build-standalone's Windows trees keep the interpreter at the top; the free-threaded one is `python3.13t.exe`. */
+const windowsInterpreter = (v: PythonVersion) => (v.freethreaded ? `python/python${v.major}.${v.minor}t.exe` : 'python/python.exe');
 
 export const TARGETS: readonly Target[] = [
   {
@@ -106,7 +109,7 @@ export const TARGETS: readonly Target[] = [
     exeSuffix: '.exe',
     distributionTriple: 'x86_64-pc-windows-msvc',
     platformTags: () => ['win_amd64'],
-    interpreter: () => 'python/python.exe',
+    interpreter: windowsInterpreter,
     stub: { kind: 'cargo', rustTarget: 'x86_64-pc-windows-msvc' },
   },
 ];

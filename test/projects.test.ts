@@ -223,7 +223,7 @@ describe('bad input', () => {
   it('a Python version not in the catalog, listing the nearest', async () => {
     const builtin = await pyseal.async(['build', '--quiet', '--python', '3.8', '--from', 'x'], { buildCache: cache, cwd: tempDir() });
     expectUserError(builtin, /CPython 3\.8 is not in the Python catalog for x86_64-unknown-linux-gnu/);
-    expect(builtin.stderr).toMatch(/hint: nearest versions there: 3\.11\.10, 3\.11\.9, 3\.12\.7/);
+    expect(builtin.stderr).toMatch(/hint: nearest versions there: 3\.9\.\d+, 3\.9\.\d+, 3\.9\.\d+, 3\.9\.\d+\n/);
     expectUserError(await build(['--python', '3.12.99', '--from', 'hello-app'], { cwd: tempDir() }), /CPython 3\.12\.99 is not in the Python catalog/);
   });
 

@@ -61,15 +61,29 @@ describe('tag compatibility for CPython 3.12 on x86_64 Linux', () => {
   });
 });
 
+describe('tag compatibility for a free-threaded CPython 3.14t (PEP 703)', () => {
+  const ft = { major: 3, minor: 14, freethreaded: true };
+  const fitsFt = (file: string) => incompatibility(parseWheelName(file)!, ft, linux.platformTags(false));
+  it('takes cp314t and pure wheels, and refuses the GIL build\'s ABI and the stable ABI', () => {
+    expect(fitsFt('pkg-1-cp314-cp314t-manylinux_2_17_x86_64.whl')).toBeUndefined();
+    expect(fitsFt('pkg-1-py3-none-any.whl')).toBeUndefined();
+    expect(fitsFt('pkg-1-cp314-none-any.whl')).toBeUndefined();
+    expect(fitsFt('pkg-1-cp314-cp314-manylinux_2_17_x86_64.whl')).toBe('not for CPython 3.14 (free-threaded)');
+    expect(fitsFt('pkg-1-cp39-abi3-manylinux_2_17_x86_64.whl')).toBe('not for CPython 3.14 (free-threaded)');
+    expect(fits('pkg-1-cp312-cp312t-manylinux_2_17_x86_64.whl')).toBe('not for CPython 3.12');
+  });
+});
+
 describe('targets', () => {
   it('has one row per triple, each complete', () => {
     expect(new Set(TARGETS.map((t) => t.triple)).size).toBe(TARGETS.length);
     for (const t of TARGETS) {
       expect(t.platformTags(false).length).toBeGreaterThan(0);
-      expect(t.interpreter(3, 12)).toMatch(/^python\//);
+      expect(t.interpreter({ major: 3, minor: 12 })).toMatch(/^python\//);
       expect(t.stub.rustTarget).toBe(t.triple);
     }
-    expect(resolveTarget('x86_64-pc-windows-msvc').interpreter(3, 12)).toBe('python/python.exe');
+    expect(resolveTarget('x86_64-pc-windows-msvc').interpreter({ major: 3, minor: 12 })).toBe('python/python.exe');
+    expect(resolveTarget('x86_64-unknown-linux-gnu').interpreter({ major: 3, minor: 14, freethreaded: true })).toBe('python/bin/python3.14t');
     expect(resolveTarget('aarch64-apple-darwin').platformTags(false)).toContain('macosx_11_0_arm64');
   });
 
