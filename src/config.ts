@@ -37,6 +37,7 @@ export interface BuildFlags {
   wheelDirs?: string[];
   script?: string;
   entry?: string;
+  module?: string;
   out?: string;
   level?: number;
   target?: string;
@@ -63,6 +64,7 @@ export interface Config
   distributionSha256?: string;
   script?: string;
   entry?: string;
+  module?: string;
   out?: string;
   target?: string;
 }
@@ -93,6 +95,7 @@ const KEYS = {
   'wheel-dirs': 'string[]',
   script: 'string',
   entry: 'string',
+  module: 'string',
   out: 'string',
   level: 'integer',
   target: 'string',
@@ -196,18 +199,25 @@ export async function loadConfig(projectDir: string, flags: BuildFlags, cwd = pr
   if (distribution) config.distribution = distribution;
   const sha = flags.distributionSha256 ?? (fromToml('distribution-sha256') as string | undefined);
   if (sha) config.distributionSha256 = sha;
-  // What to run is one setting: a flag for either replaces both from the file.
-  const runFlags = flags.script !== undefined || flags.entry !== undefined;
-  const script = runFlags ? flags.script : (fromToml('script') as string | undefined);
+  // What to run is one setting: a flag for any of them replaces all from the file.
+  const runFlags = flags.script !== undefined || flags.entry !== undefined || flags.module !== undefined;
+  const pick = (flag: string | undefined, key: 'script' | 'entry' | 'module') => (runFlags ? flag : (fromToml(key) as string | undefined));
+  const script = pick(flags.script, 'script');
   if (script) config.script = script;
-  const entry = runFlags ? flags.entry : (fromToml('entry') as string | undefined);
+  const entry = pick(flags.entry, 'entry');
   if (entry) config.entry = entry;
+  const module = pick(flags.module, 'module');
+  if (module) config.module = module;
   const out = cliPath(flags.out) ?? tomlPath(fromToml('out'));
   if (out) config.out = out;
   const target = flags.target ?? (fromToml('target') as string | undefined);
   if (target) config.target = target;
-  if (config.script && config.entry) {
-    throw new UserError('both a script and an entry point are set', 'use either --script NAME or --entry module:function', 2);
+  const runs = [config.script && `--script ${config.script}`, config.entry && `--entry ${config.entry}`, config.module && `--module ${config.module}`].filter(Boolean);
+  if (runs.length > 1) {
+    throw new UserError(`more than one thing to run is set: ${runs.join(', ')}`, 'use one of --script NAME, --entry MODULE:FUNCTION or --module NAME (or script, entry, module in [tool.pyseal])', 2);
+  }
+  if (config.module && !/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/.test(config.module)) {
+    throw new UserError(`--module ${JSON.stringify(config.module)} is not a module name`, 'for example --module http.server', 2);
   }
   return config;
 }

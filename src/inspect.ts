@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 
 import { native, UserError } from './errors.js';
-import type { Inspection } from './manifest.js';
+import type { Entry, Inspection } from './manifest.js';
 import { nativeAddon } from './native.js';
 import { formatBytes } from './progress.js';
 
@@ -13,7 +13,7 @@ export async function inspect(path: string): Promise<Inspection> {
 
 export function formatInspection(path: string, i: Inspection): string {
   const m = i.manifest;
-  const entry = `${m.entry.module}:${m.entry.function}${m.entry.script ? ` (script ${m.entry.script})` : ''}`;
+  const entry = describeEntry(m.entry);
   const lines = [
     `${path}`,
     `  app:          ${m.app} ${m.version}`,
@@ -32,4 +32,16 @@ export function formatInspection(path: string, i: Inspection): string {
     lines.push(`    ${b.sha256.slice(0, 12)}  ${b.kind.padEnd(6)}  ${b.name.padEnd(width)}  ${formatBytes(b.size).padStart(9)} -> ${packed.padStart(9)}`);
   }
   return lines.join('\n');
+}
+
+/** `demo.cli:main (script demo)`, `-m http.server`, `program ruff`, `script tool`: what runs, and how. */
+export function describeEntry(e: Entry): string {
+  switch (e.kind) {
+    case 'function':
+      return `${e.module}:${e.function}${e.script ? ` (script ${e.script})` : ''}`;
+    case 'module':
+      return `-m ${e.module} (module)`;
+    default:
+      return `${e.script} (${e.kind === 'program' ? 'program, run directly' : 'Python script'})`;
+  }
 }

@@ -3,14 +3,14 @@
  * TypeScript builds this object; Rust validates and serializes it, so the bytes
  * of the format come from one implementation only.
  */
-export const MANIFEST_SCHEMA = 1;
+export const MANIFEST_SCHEMA = 2;
 
 export interface Manifest {
   schema: number;
   app: string;
   version: string;
-  entry: { module: string; function: string; script?: string };
-  python: { version: string; blob: string; executable: string };
+  entry: Entry;
+  python: { version: string; blob: string; executable: string; abiflags?: 't' };
   target: string;
   self_command: string;
   builder: string;
@@ -18,6 +18,17 @@ export interface Manifest {
   /** Byte-compile the wheels fetched on first run. */
   compile_fetched?: boolean;
 }
+
+/**
+ * What runs: `function` (module:function, as a console script), `module`
+ * (`python -m`), `program` (a native file of the app's `.data/scripts`,
+ * executed directly) or `script` (a `#!python` file of them, run by the app's
+ * interpreter).
+ */
+export type Entry =
+  | { kind: 'function'; module: string; function: string; script?: string }
+  | { kind: 'module'; module: string }
+  | { kind: 'program' | 'script'; script: string };
 
 export interface BlobRecord {
   /** The blob's cache name. For wheels fetched by URL, the native writer derives it from the wheel's hash. */
@@ -61,6 +72,8 @@ export interface WheelInfo {
   distInfo: string;
   consoleScripts: Record<string, string>;
   guiScripts: Record<string, string>;
+  /** Files of the wheel's `.data/scripts`. */
+  dataScripts: string[];
   topLevel: string[];
   files: number;
 }

@@ -42,7 +42,7 @@ describe('loadConfig', () => {
     expect(c).toMatchObject({ level: 9, selfCommand: 'manage', compile: false, target: 'x86_64-unknown-linux-gnu', entry: 'm:f' });
     // Script and entry are one setting: the flag's entry replaces the file's script.
     expect(c.script).toBeUndefined();
-    await expect(loadConfig(project('[tool.pyseal]\nscript = "a"\nentry = "m:f"\n'), {})).rejects.toThrow(/both a script and an entry point/);
+    await expect(loadConfig(project('[tool.pyseal]\nscript = "a"\nentry = "m:f"\n'), {})).rejects.toThrow(/more than one thing to run is set: --script a, --entry m:f/);
   });
 
   it('refuses bad values with the key named', async () => {

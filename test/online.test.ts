@@ -29,6 +29,19 @@ describe.skipIf(!process.env.PYSEAL_ONLINE_TESTS)('with the real PyPI', () => {
     expect(offline.code).toBe(0);
   });
 
+  it('builds ruff, whose wheel ships a native program in .data/scripts, and runs it directly', async () => {
+    const dir = tempDir();
+    const r = await pyseal.async(['build', '--quiet', '--distribution', fixtures().python.archive, '--from', 'ruff==0.7.4', '--script', 'ruff', '--level', LEVEL, '--out', join(dir, 'ruff')], { cwd: dir });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(JSON.parse((await pyseal.async(['inspect', '--json', join(dir, 'ruff')])).stdout).manifest.entry).toEqual({ kind: 'program', script: 'ruff' });
+    const home = join(dir, 'home');
+    expect(runExe(join(dir, 'ruff'), ['--version'], { home }).stdout).toBe('ruff 0.7.4\n');
+    const check = runExe(join(dir, 'ruff'), ['check', '--select', 'F401', '--stdin-filename', 'x.py', '-'], { home, input: 'import os\n' });
+    expect(check.stdout).toContain('F401');
+    expect(check.code).toBe(1);
+  });
+
   it('builds a setuptools project with a dependency', async () => {
     const dir = join(tempDir(), 'proj');
     mkdirSync(join(dir, 'src', 'hi'), { recursive: true });

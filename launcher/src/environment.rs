@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 use crate::cache::{self, Cache};
 use crate::error::{Error, IoContext, Result};
-use crate::manifest::{BlobKind, Manifest};
+use crate::manifest::{BlobKind, EntryKind, Manifest};
 
 /// Written last inside the environment: its presence means "complete".
 pub const MARKER: &str = ".pyseal-complete";
@@ -73,12 +73,13 @@ pub fn ensure(cache: &Cache, manifest: &Manifest, env: &Path, build: &str) -> Re
 }
 
 fn populate(cache: &Cache, manifest: &Manifest, env: &Path) -> Result<()> {
-    let (major, minor) = manifest.python_minor().ok_or_else(|| Error::new("invalid python version"))?;
+    let (major, _) = manifest.python_minor().ok_or_else(|| Error::new("invalid python version"))?;
+    let lib_dir = manifest.python_lib_dir().ok_or_else(|| Error::new("invalid python version"))?;
     let python_blob = cache.blob(&manifest.python.blob);
     let interpreter = python_blob.join(&manifest.python.executable);
     let home = interpreter.parent().unwrap_or(&python_blob).to_path_buf();
     let bin = env.join("bin");
-    let site = env.join("lib").join(format!("python{major}.{minor}")).join("site-packages");
+    let site = env.join("lib").join(&lib_dir).join("site-packages");
     fs::create_dir_all(&bin).ctx("create directory", &bin)?;
     fs::create_dir_all(&site).ctx("create directory", &site)?;
 
@@ -91,7 +92,7 @@ fn populate(cache: &Cache, manifest: &Manifest, env: &Path) -> Result<()> {
         manifest.version,
     );
     write(&env.join("pyvenv.cfg"), &cfg)?;
-    for name in ["python".to_string(), format!("python{major}"), format!("python{major}.{minor}")] {
+    for name in ["python".to_string(), format!("python{major}"), lib_dir.clone()] {
         symlink(&interpreter, &bin.join(name))?;
     }
 
@@ -109,19 +110,43 @@ fn populate(cache: &Cache, manifest: &Manifest, env: &Path) -> Result<()> {
     write(&env.join(MARKER), &(in_use.join("\n") + "\n"))
 }
 
-/// The script the launcher runs. Its first argument is the launcher's own argv[0],
-/// so the application sees the name it was started by.
+/// The script the launcher runs for `function` and `module` entries. Its first
+/// argument is the launcher's own argv[0], so the application sees the name it
+/// was started by (a module sees its own file, as under `python -m`).
 pub fn entry_source(manifest: &Manifest) -> String {
     let module = &manifest.entry.module;
+    let header = format!("# Written by pyseal: starts {} {}.\n", manifest.app, manifest.version);
+    if manifest.entry.kind == EntryKind::Module {
+        return format!(
+            "{header}import runpy, sys\ndel sys.argv[0]\nrunpy.run_module({module:?}, run_name=\"__main__\", alter_sys=True)\n"
+        );
+    }
     let (head, rest) = match manifest.entry.function.split_once('.') {
         Some((head, rest)) => (head, format!(".{rest}")),
         None => (manifest.entry.function.as_str(), String::new()),
     };
-    format!(
-        "# Written by pyseal: starts {app} {version}.\nimport sys\ndel sys.argv[0]\nfrom {module} import {head}\nsys.exit({head}{rest}())\n",
-        app = manifest.app,
-        version = manifest.version,
-    )
+    format!("{header}import sys\ndel sys.argv[0]\nfrom {module} import {head}\nsys.exit({head}{rest}())\n")
+}
+
+/// The file of the app's `.data/scripts` a `program` or `script` entry runs.
+pub fn entry_file(env: &Path, manifest: &Manifest) -> Option<PathBuf> {
+    match manifest.entry.kind {
+        EntryKind::Program | EntryKind::Script => manifest.entry.script.as_deref().map(|s| env.join("bin").join(s)),
+        EntryKind::Function | EntryKind::Module => None,
+    }
+}
+
+/// How `self info` and errors name what runs: `demo.cli:main (script demo)`,
+/// `-m http.server`, `program ruff`, `script tool`.
+pub fn describe_entry(manifest: &Manifest) -> String {
+    let e = &manifest.entry;
+    let script = e.script.as_deref().unwrap_or_default();
+    match e.kind {
+        EntryKind::Function if script.is_empty() => format!("{}:{}", e.module, e.function),
+        EntryKind::Function => format!("{}:{} (script {script})", e.module, e.function),
+        EntryKind::Module => format!("-m {}", e.module),
+        EntryKind::Program | EntryKind::Script => format!("{} {script}", e.kind.describe()),
+    }
 }
 
 /// Mirrors `src` into `dest` with symlinks. Where a directory exists in several

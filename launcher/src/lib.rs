@@ -52,12 +52,12 @@ pub fn launch() -> Result<i32> {
     if !environment::is_complete(&env) {
         install(&cache, &payload)?;
     }
-    match run::app(&env, argv0.clone(), args.clone()) {
+    match run::app(&env, &payload.manifest, argv0.clone(), args.clone()) {
         Ok(code) => Ok(code),
         // The interpreter is gone: someone removed blobs by hand. Put them back once.
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             install(&cache, &payload)?;
-            run::app(&env, argv0, args).map_err(|e| start_failed(&payload, &env, e))
+            run::app(&env, &payload.manifest, argv0, args).map_err(|e| start_failed(&payload, &env, e))
         }
         Err(e) => Err(start_failed(&payload, &env, e)),
     }

@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 
 /// Bumped when a launcher could misread a newer manifest.
-pub const SCHEMA: u32 = 1;
+/// 2: entry kinds (module, program, script) and `python.abiflags`.
+pub const SCHEMA: u32 = 2;
 
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -35,16 +36,49 @@ fn is_false(b: &bool) -> bool {
     !*b
 }
 
+/// What the executable runs.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Entry {
-    /// Importable module, e.g. `myapp.cli`.
+    #[serde(default)]
+    pub kind: EntryKind,
+    /// Importable module, e.g. `myapp.cli` (kinds `function` and `module`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub module: String,
-    /// Attribute path inside the module, e.g. `main` or `App.run`.
+    /// Attribute path inside the module, e.g. `main` or `App.run` (kind `function`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub function: String,
-    /// The console script this entry came from, if any.
+    /// The console script a `function` entry came from, or the file of the
+    /// app's `.data/scripts` a `program` or `script` entry runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub script: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum EntryKind {
+    /// `module:function`, called as a console script calls it.
+    #[default]
+    Function,
+    /// `python -m module`.
+    Module,
+    /// A native program (or a script with its own `#!`) from the app's
+    /// `.data/scripts`, executed directly: no Python starts.
+    Program,
+    /// A Python script (`#!python`) from the app's `.data/scripts`, run by
+    /// the app's interpreter.
+    Script,
+}
+
+impl EntryKind {
+    pub fn describe(self) -> &'static str {
+        match self {
+            EntryKind::Function => "function",
+            EntryKind::Module => "module",
+            EntryKind::Program => "program",
+            EntryKind::Script => "script",
+        }
+    }
 }
 
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
@@ -56,6 +90,10 @@ pub struct Python {
     pub blob: String,
     /// The interpreter, relative to the distribution blob (`python/bin/python3.12`).
     pub executable: String,
+    /// `t` for a free-threaded build (PEP 703), whose library directory is
+    /// `python3.X` + `t`; empty otherwise.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub abiflags: String,
 }
 
 #[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
@@ -167,11 +205,9 @@ impl Manifest {
         if !is_safe_name(&self.version) {
             return Err(bad("version", &self.version));
         }
-        if !is_dotted_identifier(&self.entry.module) {
-            return Err(bad("entry module", &self.entry.module));
-        }
-        if !is_dotted_identifier(&self.entry.function) {
-            return Err(bad("entry function", &self.entry.function));
+        self.validate_entry()?;
+        if !matches!(self.python.abiflags.as_str(), "" | "t") {
+            return Err(bad("python abiflags", &self.python.abiflags));
         }
         if self.python_minor().is_none() {
             return Err(bad("python version", &self.python.version));
@@ -215,6 +251,49 @@ impl Manifest {
             return Err(Error::corrupt("the payload manifest names no Python distribution blob"));
         }
         Ok(())
+    }
+
+    /// Module and function become Python source, a script a path: each must be
+    /// exactly what its kind needs and nothing more.
+    fn validate_entry(&self) -> Result<()> {
+        let e = &self.entry;
+        let bad =
+            |what: &str, value: &str| Error::corrupt(format!("the payload manifest has an invalid {what}: {value:?}"));
+        let script_ok = |s: &Option<String>| s.as_deref().is_none_or(is_safe_name);
+        if !script_ok(&e.script) {
+            return Err(bad("entry script", e.script.as_deref().unwrap_or_default()));
+        }
+        match e.kind {
+            EntryKind::Function => {
+                if !is_dotted_identifier(&e.module) {
+                    return Err(bad("entry module", &e.module));
+                }
+                if !is_dotted_identifier(&e.function) {
+                    return Err(bad("entry function", &e.function));
+                }
+            }
+            EntryKind::Module => {
+                if !is_dotted_identifier(&e.module) {
+                    return Err(bad("entry module", &e.module));
+                }
+                if !e.function.is_empty() || e.script.is_some() {
+                    return Err(bad("module entry", &e.function));
+                }
+            }
+            EntryKind::Program | EntryKind::Script => {
+                if e.script.is_none() || !e.module.is_empty() || !e.function.is_empty() {
+                    return Err(bad("script entry", &e.module));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `python3.12`, or `python3.13t` for a free-threaded build: the library
+    /// directory name.
+    pub fn python_lib_dir(&self) -> Option<String> {
+        let (major, minor) = self.python_minor()?;
+        Some(format!("python{major}.{minor}{}", self.python.abiflags))
     }
 
     /// `(3, 12)` from `3.12.7`.
@@ -277,8 +356,18 @@ pub(crate) fn sample() -> Manifest {
         schema: SCHEMA,
         app: "demo".into(),
         version: "1.0".into(),
-        entry: Entry { module: "demo.cli".into(), function: "main".into(), script: Some("demo".into()) },
-        python: Python { version: "3.12.1".into(), blob: sha.clone(), executable: "python/bin/python3.12".into() },
+        entry: Entry {
+            kind: EntryKind::Function,
+            module: "demo.cli".into(),
+            function: "main".into(),
+            script: Some("demo".into()),
+        },
+        python: Python {
+            version: "3.12.1".into(),
+            blob: sha.clone(),
+            executable: "python/bin/python3.12".into(),
+            abiflags: String::new(),
+        },
         target: "x86_64-unknown-linux-gnu".into(),
         self_command: "self".into(),
         builder: "pyseal test".into(),
@@ -327,6 +416,36 @@ mod tests {
         m.schema = SCHEMA + 1;
         let err = Manifest::from_json(&m.to_json()).unwrap_err();
         assert!(err.hint.is_some());
+    }
+
+    #[test]
+    fn each_entry_kind_takes_only_its_own_fields() {
+        let mut m = sample();
+        m.entry =
+            Entry { kind: EntryKind::Module, module: "http.server".into(), function: String::new(), script: None };
+        assert!(Manifest::from_json(&m.to_json()).is_ok());
+        m.entry.function = "main".into();
+        assert!(Manifest::from_json(&m.to_json()).is_err());
+        m.entry = Entry {
+            kind: EntryKind::Program,
+            module: String::new(),
+            function: String::new(),
+            script: Some("ruff".into()),
+        };
+        assert!(Manifest::from_json(&m.to_json()).is_ok());
+        m.entry.script = Some("../../bin/sh".into());
+        assert!(Manifest::from_json(&m.to_json()).is_err());
+        m.entry.script = None;
+        assert!(Manifest::from_json(&m.to_json()).is_err());
+    }
+
+    #[test]
+    fn free_threaded_builds_have_their_own_library_directory() {
+        let mut m = sample();
+        m.python.abiflags = "t".into();
+        assert_eq!(m.python_lib_dir().as_deref(), Some("python3.12t"));
+        m.python.abiflags = "d".into();
+        assert!(Manifest::from_json(&m.to_json()).is_err());
     }
 
     #[test]

@@ -84,10 +84,11 @@ pub fn hash(source: &Source) -> Result<(String, u64)> {
 pub fn compress(source: &Source, level: i32, expected_sha256: &str, out: &Path, progress: &AtomicU64) -> Result<u64> {
     let dir = out.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).ctx("create directory", dir)?;
+    // `.tmp-<pid>-<name>`: the build tool clears such debris once <pid> is gone.
     let tmp = dir.join(format!(
         ".tmp-{}-{}",
-        out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
-        std::process::id()
+        std::process::id(),
+        out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
     ));
     let result = compress_to(source, level, expected_sha256, &tmp, progress).and_then(|size| {
         std::fs::rename(&tmp, out).ctx("write", out)?;

@@ -9,6 +9,7 @@ use std::path::Path;
 use std::process::Command;
 
 use crate::environment;
+use crate::manifest::{EntryKind, Manifest};
 
 /// Runs `env`'s interpreter with `args`. Returns only if it could not be started
 /// (Unix) or with the exit code it ended with (elsewhere).
@@ -22,13 +23,40 @@ pub fn python(env: &Path, args: Vec<OsString>) -> std::io::Result<i32> {
 }
 
 /// Runs the application's entry point with the user's arguments.
-pub fn app(env: &Path, argv0: OsString, args: Vec<OsString>) -> std::io::Result<i32> {
-    let mut all = Vec::with_capacity(args.len() + 2);
-    all.push(environment::entry_script(env).into_os_string());
-    all.push(argv0);
-    all.extend(args);
-    python(env, all)
+pub fn app(env: &Path, manifest: &Manifest, argv0: OsString, args: Vec<OsString>) -> std::io::Result<i32> {
+    match (manifest.entry.kind, environment::entry_file(env, manifest)) {
+        // A native program from the app's scripts: it becomes the process, with
+        // the name the user typed, and no Python starts at all.
+        (EntryKind::Program, Some(program)) => {
+            let mut cmd = Command::new(program);
+            cmd.args(args);
+            set_arg0(&mut cmd, argv0);
+            hand_over(cmd)
+        }
+        (EntryKind::Script, Some(script)) => {
+            let mut all = Vec::with_capacity(args.len() + 1);
+            all.push(script.into_os_string());
+            all.extend(args);
+            python(env, all)
+        }
+        _ => {
+            let mut all = Vec::with_capacity(args.len() + 2);
+            all.push(environment::entry_script(env).into_os_string());
+            all.push(argv0);
+            all.extend(args);
+            python(env, all)
+        }
+    }
 }
+
+#[cfg(unix)]
+fn set_arg0(cmd: &mut Command, argv0: OsString) {
+    use std::os::unix::process::CommandExt;
+    cmd.arg0(argv0);
+}
+
+#[cfg(not(unix))]
+fn set_arg0(_cmd: &mut Command, _argv0: OsString) {}
 
 #[cfg(unix)]
 fn hand_over(mut cmd: Command) -> std::io::Result<i32> {

@@ -65,8 +65,7 @@ fn info(cache: &Cache, payload: &Payload) -> Result<i32> {
     let installed = environment::is_complete(&env);
     println!("app:          {} {}", m.app, m.version);
     println!("build:        {}", payload.build_id());
-    let script = m.entry.script.as_deref().map(|s| format!(" (script {s})")).unwrap_or_default();
-    println!("entry point:  {}:{}{script}", m.entry.module, m.entry.function);
+    println!("entry point:  {}", environment::describe_entry(m));
     println!("python:       {}", m.python.version);
     println!("target:       {}", m.target);
     println!("executable:   {}", payload.path.display());

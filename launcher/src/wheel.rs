@@ -34,6 +34,8 @@ pub struct WheelInfo {
     pub dist_info: String,
     pub console_scripts: BTreeMap<String, String>,
     pub gui_scripts: BTreeMap<String, String>,
+    /// Files of `.data/scripts` (native programs, `#!python` scripts), by name.
+    pub data_scripts: Vec<String>,
     /// Top-level names installed into site-packages.
     pub top_level: Vec<String>,
     pub files: u64,
@@ -195,6 +197,14 @@ fn info_from(
         Err(_) => HashMap::new(),
     };
     top_level.sort();
+    let scripts_prefix = format!("{}.data/scripts/", dist_info.trim_end_matches(".dist-info"));
+    let mut data_scripts: Vec<String> = zip
+        .file_names()
+        .filter_map(|n| n.ok().map(|n| n.into_owned()))
+        .filter_map(|n| n.strip_prefix(&scripts_prefix).map(str::to_owned))
+        .filter(|n| !n.is_empty() && !n.contains('/'))
+        .collect();
+    data_scripts.sort();
     Ok(WheelInfo {
         name,
         version,
@@ -204,6 +214,7 @@ fn info_from(
         dist_info: dist_info.to_string(),
         console_scripts: entry_points.get("console_scripts").cloned().unwrap_or_default(),
         gui_scripts: entry_points.get("gui_scripts").cloned().unwrap_or_default(),
+        data_scripts,
         top_level,
         files,
     })
