@@ -2,7 +2,8 @@
  * `pyseal build`: the one orchestrator. Every step lives in its own module; this
  * file decides their order and what flows between them.
  *
- *   config -> target -> distribution (--distribution, or --python via the catalog)
+ *   config -> target -> preflight (every input that can be checked offline)
+ *          -> distribution (--distribution, or --python via the catalog)
  *          -> the project's wheel (PEP 517)  -> dependencies (lock, or pip) -> wheels
  *          -> tag check -> stage -> entry point
  *          -> stub (cargo, cached, started first, in parallel)
@@ -13,10 +14,12 @@ import { copyFile, mkdir, readdir, rename, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 
 import { BuildCache, buildCacheRoot, publishDir } from './cache.js';
-import { downloadUrl, findPython, loadCatalog, newestPython } from './catalog.js';
+import { type Catalog, type CatalogEntry, downloadUrl, findPython, loadCatalog } from './catalog.js';
 import { type BuildFlags, type Config, loadConfig } from './config.js';
 import { type Distribution, prepareDistribution } from './distribution.js';
+import { checkScript, parseEntry, pickApp, pickEntry, requirementName } from './entry.js';
 import { native, UserError } from './errors.js';
+import { isHttpUrl } from './fetch.js';
 import { type BlobRecord, MANIFEST_SCHEMA, type Manifest, type UrlSource } from './manifest.js';
 import { type BlobSource, nativeAddon } from './native.js';
 import { buildWheel, type HostPython, isBuildable } from './pep517.js';
@@ -25,7 +28,7 @@ import { type Requirements, type ResolveContext, resolveDependencies } from './r
 import type { Artifact } from './pip.js';
 import { type StagedWheel, stageWheels, WHEEL_MTIME } from './stage.js';
 import { ensureStub, type Stub } from './stub.js';
-import { incompatibility, normalizeName, parseWheelName } from './tags.js';
+import { abiTag, incompatibility, normalizeName, parseWheelName } from './tags.js';
 import { isHost, resolveTarget, type Target } from './targets.js';
 import { VERSION } from './version.js';
 
@@ -50,6 +53,8 @@ export interface BuildResult {
   /** Whether this build ran cargo, and how many blobs it had to compress. */
   compiledStub: boolean;
   compressedBlobs: number;
+  /** Milliseconds per step, and in all (`total`). */
+  timings: Record<string, number>;
 }
 
 export async function build(options: BuildOptions = {}): Promise<BuildResult> {
@@ -64,18 +69,32 @@ export async function build(options: BuildOptions = {}): Promise<BuildResult> {
 }
 
 async function buildWith(options: BuildOptions, signal: AbortSignal): Promise<BuildResult> {
+  const started = Date.now();
+  const timings: Record<string, number> = {};
+  const time = async <T>(step: string, work: Promise<T>): Promise<T> => {
+    const t0 = Date.now();
+    try {
+      return await work;
+    } finally {
+      timings[step] = (timings[step] ?? 0) + Date.now() - t0;
+    }
+  };
   const reporter = options.reporter ?? new Reporter();
   const cache = new BuildCache(options.cacheDir ?? buildCacheRoot());
   const config = await loadConfig(options.projectDir ?? '.', options);
   const target = resolveTarget(config.target);
   const targetIsHost = isHost(target);
+  // Everything a user can get wrong that needs no network is refused here,
+  // before the first download or compile.
+  const plan = await preflight(config, target);
+  await cache.clearDebris(started);
 
   // The stub does not depend on the app: compile it while everything else runs.
-  const stubPromise = ensureStub({ target, features: [], signal }, cache, reporter);
+  const stubPromise = time('stub', ensureStub({ target, features: [], signal }, cache, reporter));
   stubPromise.catch(() => {}); // awaited below; avoid an unhandled rejection meanwhile
 
-  const dist = await targetDistribution(config, target, cache, reporter);
-  const { inputs, lockFile, resolvedNothing } = await gatherWheels(config, dist, target, cache, reporter);
+  const dist = await time('distribution', targetDistribution(config, plan, target, cache, reporter));
+  const { inputs, lockFile, resolvedNothing } = await time('dependencies', gatherWheels(config, plan, dist, target, cache, reporter));
   checkTags(inputs.map((i) => i.path), dist, target);
 
   // Every wheel is installed (RECORD-checked) and byte-compiled here, once per
@@ -83,12 +102,12 @@ async function buildWith(options: BuildOptions, signal: AbortSignal): Promise<Bu
   // fails the build, not the user's first run.
   const hashed = await Promise.all(inputs.map(async (i) => ({ ...i, sha256: await native(() => nativeAddon().sha256File(i.path)) })));
   const compileWith = config.compile && targetIsHost ? join(dist.root, dist.interpreter) : undefined;
-  const staged = await stageWheels(hashed, dist, compileWith ? { compileWith } : {}, cache, reporter);
+  const staged = await time('stage', stageWheels(hashed, dist, compileWith ? { compileWith } : {}, cache, reporter));
   const wheels: Wheel[] = staged.map((s, i) => ({ ...hashed[i]!, ...s }));
   checkDuplicates(wheels);
-  const app = pickApp(config, wheels);
-  const entry = pickEntry(config, app);
   const project = appProject(config);
+  const app = pickApp(config, wheels, project?.name);
+  const entry = pickEntry(config, app, wheels, stdlibDir(dist, target));
   const name = normalizeName(project?.name ?? app.info.name);
   const version = project?.version ?? app.info.version;
 
@@ -111,9 +130,9 @@ async function buildWith(options: BuildOptions, signal: AbortSignal): Promise<Bu
     // The writer names a fetched wheel's blob after the wheel's hash.
     blobs.push({ record: { sha256: '', kind: 'wheel', name: blobName, size }, url: { url, sha256: w.sha256, size, ...mirror } });
   }
-  const stubs = lazy ? await Promise.all([stubPromise, ensureStub({ target, features: ['lazy'], signal }, cache, reporter)]) : [await stubPromise];
+  const stubs = lazy ? await Promise.all([stubPromise, time('stub', ensureStub({ target, features: ['lazy'], signal }, cache, reporter))]) : [await stubPromise];
   if (lazy) blobs.push(await toolBlob(stubs[1]!, cache));
-  const { files: blobFiles, compressed } = await compressBlobs(blobs, config.level, cache, reporter);
+  const { files: blobFiles, compressed } = await time('compress', compressBlobs(blobs, config.level, cache, reporter));
   const stub = stubs[0]!;
 
   const manifest: Manifest = {
@@ -121,7 +140,7 @@ async function buildWith(options: BuildOptions, signal: AbortSignal): Promise<Bu
     app: name,
     version,
     entry,
-    python: { version: dist.version, blob: dist.blob.sha256, executable: dist.interpreter },
+    python: { version: dist.version, blob: dist.blob.sha256, executable: dist.interpreter, ...(dist.freethreaded ? { abiflags: 't' as const } : {}) },
     target: target.triple,
     self_command: config.selfCommand,
     builder: `pyseal ${VERSION}`,
@@ -129,9 +148,10 @@ async function buildWith(options: BuildOptions, signal: AbortSignal): Promise<Bu
     blobs: blobs.map((b) => ({ ...b.record, source: b.url ? { url: b.url } : { payload: { offset: 0, length: 0 } } })),
   };
   const out = config.out ?? join(config.projectDir, 'dist', `${name}${targetIsHost ? '' : `-${target.triple}`}${target.exeSuffix}`);
-  await native(() => nativeAddon().writeExecutable(stub.path, manifest, blobFiles, out));
+  await time('write', native(() => nativeAddon().writeExecutable(stub.path, manifest, blobFiles, out)));
 
   const inspection = nativeAddon().inspectExecutable(out);
+  timings.total = Date.now() - started;
   return {
     out,
     manifest: inspection.manifest,
@@ -141,27 +161,80 @@ async function buildWith(options: BuildOptions, signal: AbortSignal): Promise<Bu
     compressedBlobs: compressed,
     ...(lockFile ? { lockFile } : {}),
     resolvedNothing,
+    timings,
   };
+}
+
+/** What the offline checks settled, for the steps that follow. */
+interface Plan {
+  /** `--wheel` / `--wheels` files, checked to exist and be named like wheels. */
+  wheels: string[];
+  /** The app is the project in DIR, built through its PEP 517 backend. */
+  buildProject: boolean;
+  /** Dependencies are resolved (or selected from a lock), not only given as wheels. */
+  resolving: boolean;
+  /** The catalog's archive for the target, unless --distribution names one. */
+  python?: { catalog: Catalog; entry: CatalogEntry };
+}
+
+/**
+ * Checks everything that needs no network and no compiler, in the order a
+ * newcomer meets it: is there anything to build, do the named files exist, is
+ * the Python version in the catalog, is the entry point well-formed, and, when
+ * the app's wheel is at hand, does it have the script named.
+ */
+async function preflight(config: Config, target: Target): Promise<Plan> {
+  const wheels = await collectWheels(config);
+  const buildProject = config.from.length === 0 && wheels.length === 0 && isBuildable(config.projectDir);
+  const resolving = buildProject || config.from.length > 0 || config.requirements.length > 0 || config.lock !== undefined;
+  if (!resolving && wheels.length === 0) {
+    throw new UserError(
+      `nothing to build in ${config.projectDir}: no pyproject.toml or setup.py, no --from and no --wheel`,
+      'run pyseal build in a project directory, or name the app: --from PACKAGE (from PyPI) or --wheel FILE',
+      2,
+    );
+  }
+  for (const file of config.requirements) await mustExist(file, 'requirements file', 'check the -r / --requirements path');
+  if (config.lock) await mustExist(config.lock, 'lock file', 'check the --lock path (a pylock.toml or uv.lock)');
+  if (config.entry) parseEntry(config.entry, '--entry');
+  let python: Plan['python'];
+  if (config.distribution) {
+    if (!isHttpUrl(config.distribution)) {
+      await mustExist(config.distribution, 'distribution archive', 'pass --distribution with a python-build-standalone install_only archive (.tar.gz or .tar.zst)');
+    } else if (!config.distributionSha256) {
+      throw new UserError(`the distribution ${config.distribution} has no sha256 to check it against`, 'pass --distribution-sha256 HEX (or distribution-sha256 in [tool.pyseal])');
+    }
+  } else {
+    const catalog = loadCatalog(config.pythonCatalog);
+    python = { catalog, entry: findPython(catalog, config.python, target) };
+  }
+  if (!resolving && config.script) {
+    const infos = await Promise.all(wheels.map(async (wheel) => ({ wheel, info: await native(() => nativeAddon().readWheel(wheel)) })));
+    checkScript(config, pickApp(config, infos, appProject(config)?.name));
+  }
+  return { wheels, buildProject, resolving, ...(python ? { python } : {}) };
+}
+
+async function mustExist(path: string, what: string, hint: string): Promise<void> {
+  const info = await stat(path).catch(() => undefined);
+  if (!info?.isFile()) throw new UserError(`${what} ${path} does not exist`, hint);
+}
+
+/** The distribution's standard library, where `--module` names are looked for. */
+function stdlibDir(dist: Distribution, target: Target): string {
+  if (target.os === 'windows') return join(dist.root, 'python', 'Lib');
+  return join(dist.root, 'python', 'lib', `python${dist.major}.${dist.minor}${dist.freethreaded ? 't' : ''}`);
 }
 
 /**
  * The wheels that go in: given ones, the project's own (PEP 517), and the
  * dependencies (from the lock, a user's lock file, or pip).
  */
-async function gatherWheels(config: Config, dist: Distribution, target: Target, cache: BuildCache, reporter: Reporter) {
-  const explicitWheels = await collectWheels(config);
-  const buildProject = config.from.length === 0 && explicitWheels.length === 0 && isBuildable(config.projectDir);
-  const resolving = buildProject || config.from.length > 0 || config.requirements.length > 0 || config.lock !== undefined;
-  if (!resolving) {
-    if (explicitWheels.length > 0) return { inputs: explicitWheels.map((path) => ({ path })), resolvedNothing: false };
-    throw new UserError(
-      'nothing to build: no project, no --from and no wheels',
-      'run pyseal build in a project directory (pyproject.toml), or pass --from PACKAGE or --wheel FILE',
-      2,
-    );
-  }
+async function gatherWheels(config: Config, plan: Plan, dist: Distribution, target: Target, cache: BuildCache, reporter: Reporter) {
+  const { wheels: explicitWheels, buildProject } = plan;
+  if (!plan.resolving) return { inputs: explicitWheels.map((path) => ({ path })), resolvedNothing: false };
   const ctx: ResolveContext = {
-    host: await hostPython(config, dist, target, cache, reporter),
+    host: await hostPython(config, plan, dist, target, cache, reporter),
     index: config.index,
     cache,
     reporter,
@@ -253,42 +326,40 @@ function appProject(config: Config): Config['project'] {
   return config.from.length > 0 ? undefined : config.project;
 }
 
-/** The target's distribution: --distribution as given, else the catalog's archive for --python. */
-async function targetDistribution(config: Config, target: Target, cache: BuildCache, reporter: Reporter): Promise<Distribution> {
+/** The target's distribution: --distribution as given, else the catalog's archive preflight chose. */
+async function targetDistribution(config: Config, plan: Plan, target: Target, cache: BuildCache, reporter: Reporter): Promise<Distribution> {
   if (config.distribution) {
     return prepareDistribution({ location: config.distribution, ...(config.distributionSha256 ? { sha256: config.distributionSha256 } : {}) }, target, cache, reporter);
   }
-  // Without a version, the newest in the catalog, as uv picks its latest.
-  const version = config.python ?? newestPython(loadCatalog(config.pythonCatalog), target);
-  if (!config.python) reporter.note(`using CPython ${version}, the newest in the catalog (pin it with --python or python = "3.X" in [tool.pyseal])`);
-  return catalogDistribution(config, version, target, cache, reporter);
+  const { catalog, entry } = plan.python!;
+  // Without a version, the newest stable one in the catalog, as uv picks its latest.
+  if (!config.python) reporter.note(`using CPython ${entry.version}, the newest in the catalog (pin it with --python or python = "3.X" in [tool.pyseal])`);
+  return catalogDistribution(config, catalog, entry, cache, reporter, target);
 }
 
-async function catalogDistribution(config: Config, version: string, target: Target, cache: BuildCache, reporter: Reporter): Promise<Distribution> {
-  const catalog = loadCatalog(config.pythonCatalog);
-  const entry = findPython(catalog, version, target);
+async function catalogDistribution(config: Config, catalog: Catalog, entry: CatalogEntry, cache: BuildCache, reporter: Reporter, target: Target): Promise<Distribution> {
   const url = downloadUrl(catalog, entry, config.pythonMirror);
   const hint = config.pythonMirror
     ? `check the mirror (--python-mirror / PYSEAL_PYTHON_MIRROR = ${config.pythonMirror}) has ${entry.tag}/${entry.asset}`
-    : 'if python-build-standalone\'s releases are out of reach, point --python-mirror (or PYSEAL_PYTHON_MIRROR) at a mirror';
+    : "if python-build-standalone's releases are out of reach, point --python-mirror (or PYSEAL_PYTHON_MIRROR) at a mirror";
   return prepareDistribution({ location: url, sha256: entry.sha256, hint, mirrorPath: `${entry.tag}/${encodeURIComponent(entry.asset)}` }, target, cache, reporter);
 }
 
 /** A CPython this machine can run, to build wheels and run pip: the target's own when it is the host. */
-async function hostPython(config: Config, dist: Distribution, target: Target, cache: BuildCache, reporter: Reporter): Promise<HostPython> {
+async function hostPython(config: Config, plan: Plan, dist: Distribution, target: Target, cache: BuildCache, reporter: Reporter): Promise<HostPython> {
   const host = resolveTarget();
-  const hostDist = target.triple === host.triple ? dist : await catalogDistribution(config, dist.version, host, cache, reporter);
+  let hostDist = dist;
+  if (target.triple !== host.triple) {
+    const catalog = plan.python?.catalog ?? loadCatalog(config.pythonCatalog);
+    const entry = findPython(catalog, `${dist.version}${dist.freethreaded ? 't' : ''}`, host);
+    hostDist = await catalogDistribution(config, catalog, entry, cache, reporter, host);
+  }
   return { python: join(hostDist.root, hostDist.interpreter), version: hostDist.version, major: hostDist.major, minor: hostDist.minor, target: host };
 }
 
 /** The project's own lock, when it has one: uv.lock, or a PEP 751 pylock.toml. */
 function detectLock(dir: string): string | undefined {
   return ['uv.lock', 'pylock.toml'].map((f) => join(dir, f)).find((f) => existsSync(f));
-}
-
-/** `black[d]==24.1 ; python_version > "3.8"` -> `black`. */
-function requirementName(requirement: string | undefined): string | undefined {
-  return requirement ? /^\s*([A-Za-z0-9][A-Za-z0-9._-]*)/.exec(requirement)?.[1] : undefined;
 }
 
 async function collectWheels(config: Config): Promise<string[]> {
@@ -322,7 +393,7 @@ function checkTags(wheels: string[], dist: Distribution, target: Target): void {
     if (why) {
       throw new UserError(
         `wheel ${basename(wheel)} (tags ${parsed.tagString}) does not fit CPython ${dist.version} on ${target.triple}: ${why}`,
-        `use a wheel built for cp${dist.major}${dist.minor} and one of ${platformTags.slice(0, 3).join(', ')}, ... or a py3-none-any wheel`,
+        `use a wheel built for ${abiTag(dist)} and one of ${platformTags.slice(0, 3).join(', ')}, ... or a py3-none-any wheel`,
       );
     }
   }
@@ -338,61 +409,6 @@ function checkDuplicates(staged: Wheel[]): void {
     }
     seen.set(key, s);
   }
-}
-
-/**
- * The app's own wheel: the one named like the project; else the one providing
- * --script; else the first --wheel; else (directories only) the one wheel
- * with console scripts; else the first.
- */
-function pickApp(config: Config, staged: Wheel[]): Wheel {
-  const projectName = appProject(config)?.name ?? requirementName(config.from[0]);
-  if (projectName) {
-    const match = staged.find((s) => normalizeName(s.info.name) === normalizeName(projectName));
-    if (match) return match;
-  }
-  if (config.script) {
-    const providers = staged.filter((s) => config.script! in s.info.consoleScripts);
-    if (providers.length === 1) return providers[0]!;
-  }
-  if (config.wheels.length === 0) {
-    const withScripts = staged.filter((s) => Object.keys(s.info.consoleScripts).length > 0);
-    if (withScripts.length === 1) return withScripts[0]!;
-  }
-  return staged[0]!;
-}
-
-function pickEntry(config: Config, app: Wheel): Manifest['entry'] {
-  const scripts = app.info.consoleScripts;
-  const names = Object.keys(scripts);
-  const wheel = basename(app.wheel);
-  if (config.entry) return parseEntry(config.entry, '--entry');
-  if (config.script) {
-    const target = scripts[config.script];
-    if (!target) {
-      throw new UserError(
-        `${wheel} has no console script named ${JSON.stringify(config.script)}`,
-        names.length ? `its scripts are: ${names.join(', ')}` : 'it has no console scripts; pass --entry module:function instead',
-      );
-    }
-    return { ...parseEntry(target, `console script ${config.script}`), script: config.script };
-  }
-  if (names.length === 1) return { ...parseEntry(scripts[names[0]!]!, `console script ${names[0]}`), script: names[0]! };
-  if (names.length === 0) {
-    throw new UserError(`${wheel} has no console scripts, so pyseal cannot tell what to run`, 'pass --entry module:function');
-  }
-  throw new UserError(`${wheel} has several console scripts: ${names.join(', ')}`, 'pick one with --script NAME');
-}
-
-const IDENT = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
-
-function parseEntry(text: string, where: string): { module: string; function: string } {
-  const spec = text.split('[')[0]!.trim();
-  const [module, fn, ...rest] = spec.split(':').map((s) => s.trim());
-  if (!module || !fn || rest.length > 0 || !IDENT.test(module) || !IDENT.test(fn)) {
-    throw new UserError(`${where} ${JSON.stringify(text)} is not of the form module:function`, 'for example --entry myapp.cli:main', 2);
-  }
-  return { module, function: fn };
 }
 
 /**

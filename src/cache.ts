@@ -14,9 +14,11 @@
  *   cargo/, cargo-min-size/      cargo's target directories for stub builds (standard, std rebuilt for size)
  *
  * Entries appear by rename once complete, so a crashed build leaves at worst an
- * unused `.tmp-*` behind, never a half-written entry.
+ * unused `.tmp-<pid>-*` behind, never a half-written entry; the next build
+ * removes those whose process is gone (`clearDebris`).
  */
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { lstat, mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -24,7 +26,7 @@ import { join, resolve } from 'node:path';
  * Bumped whenever an entry's layout changes, and part of every entry's name, so
  * a newer pyseal never mistakes an older one's entry for its own.
  */
-export const CACHE_LAYOUT = 2;
+export const CACHE_LAYOUT = 3;
 
 export function buildCacheRoot(env: NodeJS.ProcessEnv = process.env): string {
   if (env.PYSEAL_BUILD_CACHE) return resolve(env.PYSEAL_BUILD_CACHE);
@@ -41,15 +43,68 @@ export class BuildCache {
     return join(this.root, ...parts);
   }
 
-  /** A fresh temp path inside `dir` for work that is renamed into place when done. */
+  /**
+   * A fresh temp path inside `dir` for work that is renamed into place when
+   * done. The owner's pid comes first, so debris can be told from work in progress.
+   */
   temp(dir: string, label: string): string {
-    return join(dir, `.tmp-${label}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
+    return join(dir, `.tmp-${process.pid}-${label}-${Math.random().toString(36).slice(2, 8)}`);
+  }
+
+  /**
+   * Removes what killed builds left: `.tmp-<pid>-*` entries, one level down in
+   * the cache's directories, older than `before` and whose process no longer
+   * runs. A live process's temps (this one's, or another build's) stay. Never
+   * fails a build: debris that cannot be removed now is left for later.
+   */
+  async clearDebris(before: number): Promise<number> {
+    let removed = 0;
+    const dirs = [this.root, ...(await subdirs(this.root)), ...(await subdirs(this.path('named')))];
+    for (const dir of dirs) {
+      for (const name of await readdir(dir).catch(() => [] as string[])) {
+        const pid = Number(/^\.tmp-(\d+)-/.exec(name)?.[1]);
+        if (!pid || pid === process.pid || alive(pid)) continue;
+        const path = join(dir, name);
+        const info = await lstat(path).catch(() => undefined);
+        if (!info || info.mtimeMs >= before) continue;
+        // An interrupted download goes back to being a partial one, which the
+        // next fetch of that file continues with a Range request.
+        const download = dir === this.path('downloads') && /^\.tmp-\d+-([0-9a-f]{64})-/.exec(name)?.[1];
+        if (download && info.isFile() && !existsSync(join(dir, `${download}.partial`))) {
+          await rename(path, join(dir, `${download}.partial`)).then(
+            () => removed++,
+            () => {},
+          );
+          continue;
+        }
+        await rm(path, { recursive: true, force: true }).then(
+          () => removed++,
+          () => {},
+        );
+      }
+    }
+    return removed;
   }
 
   async ensureDir(...parts: string[]): Promise<string> {
     const dir = this.path(...parts);
     await mkdir(dir, { recursive: true });
     return dir;
+  }
+}
+
+async function subdirs(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  return entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => join(dir, e.name));
+}
+
+/** Whether a process with this pid exists (EPERM: it does, as another user). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -3,13 +3,15 @@
  * The `pyseal` command: parses arguments, calls the library, prints results and
  * errors. No build logic lives here.
  */
-import { relative } from 'node:path';
+import { relative, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
-import { build } from './build.js';
+import { build, type BuildResult } from './build.js';
+import { listPythons, loadCatalog } from './catalog.js';
 import { UserError } from './errors.js';
 import { formatInspection, inspect } from './inspect.js';
 import { formatBytes, Reporter } from './progress.js';
+import { resolveTarget } from './targets.js';
 import { VERSION } from './version.js';
 
 const MAIN_HELP = `pyseal ${VERSION}: one self-bootstrapping executable per Python app, release and target
@@ -19,6 +21,7 @@ Usage: pyseal <command> [options]
 Commands:
   build [DIR]    build an executable from DIR (default: .) and the flags given
   inspect EXE    show what an executable carries
+  python list    show the CPython versions pyseal's catalog offers for a target
 
 Options:
   -h, --help     show help (also: pyseal <command> --help)
@@ -33,7 +36,7 @@ packages (--from), or from wheels. Flags override [tool.pyseal] in
 DIR/pyproject.toml.
 
 Python:
-  --python VERSION            CPython 3.X or 3.X.Y from pyseal's catalog of python-build-standalone builds
+  --python VERSION            CPython 3.X or 3.X.Y from pyseal's catalog (3.Xt: free-threaded); see \`pyseal python list\`
   --python-mirror URL         download base replacing GitHub's (also PYSEAL_PYTHON_MIRROR)
   --python-catalog FILE       a private catalog of the same shape as pyseal's
   --distribution PATH|URL     an install_only archive (.tar.gz or .tar.zst); overrides --python
@@ -61,15 +64,31 @@ Mode:
   --compile-fetched           lazy: byte-compile the fetched wheels on first run (otherwise Python does on import)
 
 Output:
-  --script NAME               the app's console script to run (default: its only one)
+  --script NAME               the app's console script, or a file of its .data/scripts, to run (default: its only console script)
   --entry MODULE:FUNCTION     run this function instead of a console script
+  --module NAME               run \`python -m NAME\` with the user's arguments
   --out FILE                  where to write the executable (default: DIR/dist/<app>)
   --level N                   zstd level, 1-22 (default: 19)
   --target TRIPLE             target triple (default: this machine)
   --self-command WORD         first argument that opens the management commands (default: self)
   --no-compile                do not byte-compile the wheels
+  --json                      print one JSON object describing the build on stdout
   -q, --quiet                 no progress output
   -h, --help                  show this help
+`;
+
+const PYTHON_HELP = `Usage: pyseal python list [--target TRIPLE] [--json] [--python-catalog FILE]
+
+Lists the CPython builds pyseal's catalog (python-build-standalone) offers for
+a target, newest first: the value to give --python, the release, the variant
+(default or free-threaded) and the archive's size when the catalog knows it.
+Pre-releases are marked; a build never picks one unless --python names it.
+
+Options:
+  --target TRIPLE         target triple (default: this machine)
+  --python-catalog FILE   a private catalog instead of pyseal's
+  --json                  print the list as JSON
+  -h, --help              show this help
 `;
 
 const INSPECT_HELP = `Usage: pyseal inspect EXE [--json]
@@ -104,11 +123,13 @@ const BUILD_OPTIONS = {
   wheels: { type: 'string', multiple: true },
   script: { type: 'string' },
   entry: { type: 'string' },
+  module: { type: 'string' },
   out: { type: 'string' },
   level: { type: 'string' },
   target: { type: 'string' },
   'self-command': { type: 'string' },
   'no-compile': { type: 'boolean' },
+  json: { type: 'boolean' },
   quiet: { type: 'boolean', short: 'q' },
   help: { type: 'boolean', short: 'h' },
 } satisfies ParseArgsConfig['options'];
@@ -166,17 +187,78 @@ async function runBuild(args: string[]): Promise<number> {
     wheelDirs: values.wheels,
     script: values.script,
     entry: values.entry,
+    module: values.module,
     out: values.out,
     level,
     target: values.target,
     selfCommand: values['self-command'],
     compile: values['no-compile'] ? false : undefined,
-    reporter: values.quiet ? new Reporter(process.stderr, false) : new Reporter(),
+    reporter: values.quiet || values.json ? new Reporter(process.stderr, false) : new Reporter(),
   });
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(buildSummary(result))}\n`);
+    return 0;
+  }
   const m = result.manifest;
   const rel = relative(process.cwd(), result.out);
   const shown = rel && !rel.startsWith('..') ? rel : result.out;
   process.stdout.write(`built ${shown} (${formatBytes(result.size)}): ${m.app} ${m.version}, CPython ${m.python.version}, ${m.target}\n`);
+  return 0;
+}
+
+/** `pyseal build --json`: what release scripts need, without parsing text. */
+function buildSummary(r: BuildResult) {
+  const m = r.manifest;
+  return {
+    out: resolve(r.out),
+    size: r.size,
+    stubSize: r.stubSize,
+    app: m.app,
+    version: m.version,
+    python: m.python.version,
+    target: m.target,
+    mode: m.blobs.some((b) => 'url' in b.source) ? 'lazy' : 'embedded',
+    entry: m.entry,
+    lockFile: r.lockFile ?? null,
+    blobs: m.blobs.map((b) => ({
+      kind: b.kind,
+      name: b.name,
+      sha256: b.sha256,
+      size: b.size,
+      ...('payload' in b.source ? { packed: b.source.payload.length } : { url: b.source.url.url, download: b.source.url.size }),
+    })),
+    compiledStub: r.compiledStub,
+    compressedBlobs: r.compressedBlobs,
+    timings: r.timings,
+  };
+}
+
+async function runPython(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, { target: { type: 'string' }, 'python-catalog': { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, 'python');
+  if (values.help || positionals.length === 0) {
+    process.stdout.write(PYTHON_HELP);
+    return values.help ? 0 : 2;
+  }
+  if (positionals[0] !== 'list' || positionals.length > 1) {
+    throw new UserError(`unknown command \`pyseal python ${positionals.join(' ')}\``, 'the python commands are: list', 2);
+  }
+  // Any triple the catalog knows, even one pyseal cannot build for yet.
+  const catalog = loadCatalog(values['python-catalog'] ? resolve(values['python-catalog']) : undefined);
+  const target = values.target && catalog.pythons.some((e) => e.target === values.target) ? { triple: values.target } : resolveTarget(values.target);
+  const rows = listPythons(catalog, target);
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify({ target: target.triple, pythons: rows }, null, 2)}\n`);
+    return 0;
+  }
+  if (rows.length === 0) {
+    process.stdout.write(`the catalog has no CPython for ${target.triple}\n`);
+    return 0;
+  }
+  const table = rows.map((r) => [r.request, r.tag, r.variant === 'freethreaded' ? 'free-threaded' : 'default', r.size === null ? '-' : formatBytes(r.size), r.prerelease ? 'pre-release' : '']);
+  const header = ['python', 'release', 'variant', 'size', ''];
+  const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));
+  const line = (row: string[]) => row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  process.stdout.write(`CPython for ${target.triple} (python-build-standalone), newest first:\n${[header, ...table].map(line).join('\n')}\n`);
   return 0;
 }
 
@@ -200,6 +282,8 @@ export async function main(argv: string[]): Promise<number> {
       return runBuild(rest);
     case 'inspect':
       return runInspect(rest);
+    case 'python':
+      return runPython(rest);
     case undefined:
     case 'help':
     case '-h':
@@ -211,7 +295,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(`pyseal ${VERSION}\n`);
       return 0;
     default:
-      throw new UserError(`unknown command ${JSON.stringify(command)}`, 'the commands are: build, inspect', 2);
+      throw new UserError(`unknown command ${JSON.stringify(command)}`, 'the commands are: build, inspect, python', 2);
   }
 }
 
@@ -227,6 +311,15 @@ function report(err: unknown): number {
   else process.stderr.write('hint: run again with PYSEAL_DEBUG=1 for details, and please report it\n');
   return 1;
 }
+
+// The last line of defence: an error nothing caught (thrown from an event
+// handler, a rejected promise nobody awaited) still ends in one `error:` line
+// and a non-zero exit, never a Node stack trace (that only with PYSEAL_DEBUG=1).
+const fatal = (err: unknown) => {
+  process.exit(report(err));
+};
+process.on('uncaughtException', fatal);
+process.on('unhandledRejection', fatal);
 
 main(process.argv.slice(2)).then(
   (code) => {

@@ -1,6 +1,6 @@
 /** End to end: `pyseal build` makes an executable that installs itself and runs the app. */
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
@@ -226,5 +226,65 @@ describe('building', () => {
     const everything = listTree(dir).map((l) => l.split(' ')[0]!);
     expect(everything.filter((p) => /(^|\/)\.(tmp-|hello\.pyseal-tmp)/.test(p))).toEqual([]);
     expect(everything).toContain('out/hello');
+  });
+
+  it('prints one JSON object with --json, for release scripts', () => {
+    const dir = tempDir();
+    const f = fixtures();
+    const r = pyseal(['build', '--json', '--distribution', f.python.archive, '--wheel', f.wheels.app, '--wheel', f.wheels.lib, '--level', LEVEL, '--out', join(dir, 'hello')]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const summary = JSON.parse(r.stdout);
+    expect(r.stdout.trim().split('\n')).toHaveLength(1);
+    expect(summary).toMatchObject({
+      out: join(dir, 'hello'),
+      size: statSync(join(dir, 'hello')).size,
+      app: 'hello-app',
+      version: '1.0.0',
+      python: f.python.version,
+      target: 'x86_64-unknown-linux-gnu',
+      mode: 'embedded',
+      entry: { kind: 'function', module: 'hello_app.cli', function: 'main', script: 'hello-app' },
+      lockFile: null,
+    });
+    expect(summary.blobs.map((b: { kind: string; name: string }) => `${b.kind} ${b.name}`)).toEqual([`python cpython-${f.python.version}`, 'wheel hello-app-1.0.0', 'wheel greetlib-2.1']);
+    expect(summary.blobs[0]).toEqual({ kind: 'python', name: `cpython-${f.python.version}`, sha256: expect.stringMatching(/^[0-9a-f]{64}$/), size: expect.any(Number), packed: expect.any(Number) });
+    expect(Object.keys(summary.timings)).toEqual(expect.arrayContaining(['distribution', 'stage', 'stub', 'compress', 'write', 'total']));
+    const failed = pyseal(['build', '--json', '--wheel', '/nonexistent/x-1.0-py3-none-any.whl', '--out', join(dir, 'never')]);
+    expect(failed.stdout).toBe('');
+    expect(failed.stderr).toMatch(/^error: wheel \/nonexistent\/x-1\.0-py3-none-any\.whl does not exist\n/);
+    expect(failed.code).toBe(1);
+  });
+
+  it('clears what killed builds left in the build cache, but not the work of live ones', () => {
+    const dir = tempDir();
+    const f = fixtures();
+    const cache = join(dir, 'cache');
+    cpSync(join(f.buildCache, 'stubs'), join(cache, 'stubs'), { recursive: true });
+    // A process that has surely ended: a child we started and waited for.
+    const dead = spawnSync('true').pid!;
+    const old = new Date(Date.now() - 60_000);
+    const plant = (path: string, time = old) => {
+      mkdirSync(path, { recursive: true });
+      writeFileSync(join(path, 'half-written'), 'x');
+      utimesSync(path, time, time);
+      return path;
+    };
+    const debris = [plant(join(cache, 'stages', `.tmp-${dead}-abc-123`)), plant(join(cache, 'named', 'ff'.repeat(32), `.tmp-${dead}-link-1`)), plant(join(cache, `.tmp-${dead}-x`))];
+    const live = plant(join(cache, 'stages', `.tmp-${process.pid}-mine-1`));
+    // Newer than the build's own start: not provably debris yet.
+    const fresh = plant(join(cache, 'stages', `.tmp-${dead}-young-1`), new Date(Date.now() + 600_000));
+    // An interrupted download goes back to being a partial one, to be continued.
+    mkdirSync(join(cache, 'downloads'), { recursive: true });
+    const sha = 'ab'.repeat(32);
+    writeFileSync(join(cache, 'downloads', `.tmp-${dead}-${sha}-r4nd0m`), 'first bytes');
+    utimesSync(join(cache, 'downloads', `.tmp-${dead}-${sha}-r4nd0m`), old, old);
+
+    const r = pyseal(['build', '--quiet', '--distribution', f.python.archive, '--wheel', f.wheels.app, '--wheel', f.wheels.lib, '--level', '1', '--out', join(dir, 'hello')], { buildCache: cache });
+    expect(r.code).toBe(0);
+    for (const path of debris) expect(existsSync(path), path).toBe(false);
+    expect(existsSync(live)).toBe(true);
+    expect(existsSync(fresh)).toBe(true);
+    expect(readFileSync(join(cache, 'downloads', `${sha}.partial`), 'utf8')).toBe('first bytes');
   });
 });

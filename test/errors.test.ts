@@ -104,7 +104,7 @@ describe('bad wheels', () => {
   });
 
   it('nothing to build: no project, no --from, no wheels', () => {
-    failBuild({ wheels: [] }, /nothing to build: no project, no --from and no wheels/);
+    failBuild({ wheels: [] }, /nothing to build in .*: no pyproject\.toml or setup\.py, no --from and no --wheel/);
   });
 
   it('a file not named like a wheel', () => {
@@ -150,7 +150,7 @@ describe('bad wheels', () => {
 
 describe('bad entry points', () => {
   it('an unknown script, naming the ones there are', () => {
-    const r = failBuild({ extra: ['--script', 'nope'] }, /has no console script named "nope"/);
+    const r = failBuild({ extra: ['--script', 'nope'] }, /has no console script or script file named "nope"/);
     expect(r.stderr).toMatch(/hint: its scripts are: hello-app/);
   });
 
@@ -168,8 +168,15 @@ describe('bad entry points', () => {
     failBuild({ extra: ['--entry', 'not an entry'] }, /--entry "not an entry" is not of the form module:function/);
   });
 
-  it('both --script and --entry', () => {
-    failBuild({ extra: ['--script', 'hello-app', '--entry', 'a:b'] }, /both a script and an entry point are set/);
+  it('more than one of --script, --entry and --module', () => {
+    const r = failBuild({ extra: ['--script', 'hello-app', '--entry', 'a:b'] }, /more than one thing to run is set: --script hello-app, --entry a:b/);
+    expect(r.code).toBe(2);
+    failBuild({ extra: ['--module', 'a', '--entry', 'a:b'] }, /more than one thing to run is set: --entry a:b, --module a/);
+  });
+
+  it('a malformed or unknown --module', () => {
+    failBuild({ extra: ['--module', 'not-a-module'] }, /--module "not-a-module" is not a module name/);
+    failBuild({ extra: ['--module', 'nosuchthing.cli'] }, /module nosuchthing\.cli is in none of the wheels, nor in CPython's standard library/);
   });
 });
 
@@ -206,6 +213,48 @@ describe('bad configuration and flags', () => {
     mkdirSync(join(dir, 'x'));
     writeFileSync(join(dir, 'pyproject.toml'), '[tool.pyseal]\nwheels = "x.whl"\n');
     failBuild({ extra: [dir] }, /\[tool\.pyseal\] wheels .* must be a list of strings/);
+  });
+});
+
+/**
+ * A newcomer's mistakes are found before anything is downloaded or compiled:
+ * every check below runs with the Python download pointed at a port nothing
+ * listens on, and with a fresh build cache (so no stub exists to reuse and a
+ * cargo run would show as a `cargo` directory).
+ */
+describe('offline checks come first', () => {
+  function failEarly(args: string[], message: RegExp, cwd?: string) {
+    const dir = tempDir();
+    const cache = join(dir, 'cache');
+    const r = pyseal(['build', '--quiet', '--python-mirror', 'http://127.0.0.1:9', '--out', join(dir, 'never'), ...args], { buildCache: cache, ...(cwd ? { cwd } : {}) });
+    expectUserError(r, message);
+    expect(r.stderr).not.toMatch(/cannot download|127\.0\.0\.1:9/);
+    for (const d of ['cargo', 'cargo-min-size', 'stubs', 'downloads']) expect(existsSync(join(cache, d)), `${d} in the build cache`).toBe(false);
+    return r;
+  }
+
+  it('an empty directory: nothing to build, said at once', () => {
+    const empty = tempDir();
+    const r = failEarly([], /nothing to build in .*: no pyproject\.toml or setup\.py, no --from and no --wheel/, empty);
+    expect(r.stderr).toMatch(/hint: run pyseal build in a project directory, or name the app: --from PACKAGE \(from PyPI\) or --wheel FILE/);
+    expect(r.code).toBe(2);
+  });
+
+  it('a Python version the catalog lacks', () => {
+    failEarly(['--python', '3.7', '--wheel', fixtures().wheels.app], /CPython 3\.7 is not in the Python catalog/);
+  });
+
+  it('missing files: requirements, lock, distribution', () => {
+    failEarly(['--from', 'x', '-r', '/nonexistent/requirements.txt'], /requirements file \/nonexistent\/requirements\.txt does not exist/);
+    failEarly(['--from', 'x', '--lock', '/nonexistent/uv.lock'], /lock file \/nonexistent\/uv\.lock does not exist/);
+    failEarly(['--wheel', fixtures().wheels.app, '--distribution', '/nonexistent/cpython.tar.gz'], /distribution archive \/nonexistent\/cpython\.tar\.gz does not exist/);
+  });
+
+  it('a script the app wheel does not have, and a malformed entry point', () => {
+    const f = fixtures();
+    const r = failEarly(['--wheel', f.wheels.app, '--wheel', f.wheels.lib, '--script', 'nope'], /hello_app-1\.0\.0-py3-none-any\.whl has no console script or script file named "nope"/);
+    expect(r.stderr).toMatch(/hint: its scripts are: hello-app/);
+    failEarly(['--wheel', f.wheels.app, '--entry', 'x'], /--entry "x" is not of the form module:function/);
   });
 });
 
