@@ -217,6 +217,35 @@ pub fn symlink_stays_inside(link: &Path, target: &Path) -> bool {
     true
 }
 
+/// Whether resolving `target` from `link`'s directory steps through another
+/// symlink of the archive. `symlink_stays_inside` counts the target's
+/// components as if each were a real directory; one that is a link can lead
+/// anywhere (`up -> ../../..`, then `esc -> a/up/../x`), so such targets are
+/// refused. A link to a link (the last component) is a chain of links that
+/// are each checked, and stays inside.
+pub fn passes_through_link(link: &Path, target: &Path, links: &HashSet<&PathBuf>) -> bool {
+    let mut at: PathBuf = link.parent().map(Path::to_path_buf).unwrap_or_default();
+    let parts: Vec<Component> = target.components().collect();
+    for (i, part) in parts.iter().enumerate() {
+        match part {
+            Component::Normal(name) => {
+                at.push(name);
+                if i + 1 < parts.len() && links.contains(&at) {
+                    return true;
+                }
+            }
+            Component::ParentDir => {
+                if !at.pop() {
+                    return true;
+                }
+            }
+            Component::CurDir => {}
+            Component::RootDir | Component::Prefix(_) => return true,
+        }
+    }
+    false
+}
+
 fn unpack_entries(reader: impl Read, dest: &Path, what: &str, opts: ExtractOptions) -> Result<()> {
     let bad = |msg: String| Error::corrupt(format!("{what}: {msg}"));
     let mut archive = tar::Archive::new(BufReader::with_capacity(256 << 10, reader));
@@ -306,6 +335,13 @@ fn unpack_entries(reader: impl Read, dest: &Path, what: &str, opts: ExtractOptio
     for (rel, link) in &symlinks {
         if rel.ancestors().skip(1).any(|a| symlink_paths.contains(&a.to_path_buf())) {
             return Err(bad(format!("symlink {} lies inside another symlink", rel.display())));
+        }
+        if passes_through_link(rel, link, &symlink_paths) {
+            return Err(bad(format!(
+                "symlink {} -> {} resolves through another symlink of the archive",
+                rel.display(),
+                link.display()
+            )));
         }
         if let Some(parent) = rel.parent() {
             ensure_dirs(dest, parent, &mut made_dirs)?;
@@ -548,6 +584,28 @@ mod tests {
         let bytes = tar_with(&[("f", tar::EntryType::Regular, &"x".repeat(5000))]);
         let (_d, r) = extract(&bytes[..1500]);
         assert!(r.is_err());
+    }
+
+    #[test]
+    fn refuses_symlink_chains_that_leave_the_tree() {
+        // Each link alone looks contained; together `esc` is `<dest>/../x`.
+        let (dest, r) = extract(&tar_with(&[
+            ("a/b/c/d/e/f", tar::EntryType::Regular, "x"),
+            ("a/b/c/d/e/up5", tar::EntryType::Symlink, "../../../../.."),
+            ("esc", tar::EntryType::Symlink, "a/b/c/d/e/up5/../../../x"),
+        ]));
+        let err = r.unwrap_err();
+        assert!(err.message.contains("resolves through another symlink"), "{}", err.message);
+        assert!(!dest.path().join("esc").exists());
+        // A chain whose links each stay inside is fine: `bin/python -> python3 -> python3.12`.
+        let (dest, r) = extract(&tar_with(&[
+            ("bin/python3.12", tar::EntryType::Regular, "interpreter"),
+            ("bin/python3", tar::EntryType::Symlink, "python3.12"),
+            ("bin/python", tar::EntryType::Symlink, "python3"),
+            ("lib/libpython.so", tar::EntryType::Symlink, "../bin/python3.12"),
+        ]));
+        r.unwrap();
+        assert_eq!(fs::read_to_string(dest.path().join("bin/python")).unwrap(), "interpreter");
     }
 
     #[test]

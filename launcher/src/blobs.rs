@@ -18,29 +18,53 @@ use crate::error::{Error, IoContext, Result};
 use crate::manifest::{Blob, BlobKind, Source};
 use crate::payload::{Payload, hex};
 
+/// Whether the blob's directory is in the cache: a real directory, never one
+/// reached through a link.
+pub fn present(cache: &Cache, sha256: &str) -> bool {
+    std::fs::symlink_metadata(cache.blob(sha256)).is_ok_and(|m| m.is_dir())
+}
+
 /// Blobs of the manifest not yet in the cache.
 pub fn missing<'a>(cache: &Cache, payload: &'a Payload) -> Vec<&'a Blob> {
     let mut seen = std::collections::HashSet::new();
-    payload.manifest.blobs.iter().filter(|b| seen.insert(&b.sha256) && !cache.blob(&b.sha256).is_dir()).collect()
+    payload.manifest.blobs.iter().filter(|b| seen.insert(&b.sha256) && !present(cache, &b.sha256)).collect()
+}
+
+/// Whether a blob the app runs from (not the lazy installer) has gone from
+/// the cache, e.g. deleted by hand: one `lstat` per blob.
+pub fn any_needed_missing(cache: &Cache, payload: &Payload) -> bool {
+    payload.manifest.blobs.iter().any(|b| b.kind != BlobKind::Tool && !present(cache, &b.sha256))
+}
+
+/// How blobs already in the cache are treated.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Mode {
+    /// Kept: only missing blobs are extracted.
+    Missing,
+    /// Replaced (`self restore`): every blob is extracted and verified anew,
+    /// and only then swapped for the copy in the cache.
+    Replace,
 }
 
 /// Extracts every blob the cache lacks. Returns how many were extracted here.
 pub fn ensure(cache: &Cache, payload: &Payload) -> Result<usize> {
-    ensure_these(cache, payload, missing(cache, payload))
+    ensure_these(cache, payload, missing(cache, payload), Mode::Missing)
 }
 
-/// Extracts the given blobs where the cache lacks them.
-pub fn ensure_these(cache: &Cache, payload: &Payload, wanted: Vec<&Blob>) -> Result<usize> {
-    let mut todo: Vec<&Blob> = wanted.into_iter().filter(|b| !cache.blob(&b.sha256).is_dir()).collect();
+/// Extracts the given blobs: where the cache lacks them, or all of them.
+pub fn ensure_these(cache: &Cache, payload: &Payload, wanted: Vec<&Blob>, mode: Mode) -> Result<usize> {
+    let mut seen = std::collections::HashSet::new();
+    let needed = |b: &&Blob| mode == Mode::Replace || !present(cache, &b.sha256);
+    let mut todo: Vec<&Blob> = wanted.into_iter().filter(|b| seen.insert(b.sha256.clone())).filter(needed).collect();
     if todo.is_empty() {
         return Ok(0);
     }
     let dir = cache.blobs();
-    std::fs::create_dir_all(&dir).ctx("create directory", &dir)?;
+    cache.create_dir(&dir)?;
     todo.sort_by(|a, b| a.sha256.cmp(&b.sha256));
     let _locks: Vec<Lock> = todo.iter().map(|b| cache.lock(&format!("blob-{}", b.sha256))).collect::<Result<_>>()?;
     // Another process may have finished them while we waited.
-    todo.retain(|b| !cache.blob(&b.sha256).is_dir());
+    todo.retain(needed);
     if todo.is_empty() {
         return Ok(0);
     }
@@ -57,10 +81,11 @@ pub fn ensure_these(cache: &Cache, payload: &Payload, wanted: Vec<&Blob>) -> Res
     let result = extract_all(payload, &todo, &temps, &downloads)
         .and_then(|()| compile_fetched(cache, payload, &todo, &temps, &downloads));
     let result = result.and_then(|()| cache::sync_tree(&dir));
+    // Every new tree is verified and flushed: only now may an old copy go.
     let result = result.and_then(|()| {
         for (blob, tmp) in todo.iter().zip(&temps) {
             let dest = cache.blob(&blob.sha256);
-            std::fs::rename(tmp, &dest).ctx("install", &dest)?;
+            cache::replace_dir(tmp, &dest)?;
         }
         cache::sync_dir(&dir);
         Ok(())

@@ -25,21 +25,56 @@ pub struct Lock {
 }
 
 impl Cache {
-    /// `$PYSEAL_HOME`, else the platform's per-user cache directory + `/pyseal`.
+    /// `$PYSEAL_HOME`, else the platform's per-user cache directory + `/pyseal`,
+    /// checked to be this user's alone (see `check_private`).
     pub fn locate() -> Result<Cache> {
-        if let Some(home) = std::env::var_os("PYSEAL_HOME").filter(|v| !v.is_empty()) {
-            let root = PathBuf::from(home);
-            let root = if root.is_absolute() {
-                root
-            } else {
-                std::env::current_dir().ctx("resolve PYSEAL_HOME against", Path::new("."))?.join(root)
-            };
-            return Ok(Cache { root });
+        let root = match std::env::var_os("PYSEAL_HOME").filter(|v| !v.is_empty()) {
+            Some(home) => {
+                let root = PathBuf::from(home);
+                if root.is_absolute() {
+                    root
+                } else {
+                    std::env::current_dir().ctx("resolve PYSEAL_HOME against", Path::new("."))?.join(root)
+                }
+            }
+            None => platform_cache_dir().map(|d| d.join("pyseal")).ok_or_else(|| {
+                Error::new("cannot find a cache directory for this user")
+                    .with_hint("set PYSEAL_HOME to a writable directory")
+            })?,
+        };
+        // The root's path is written into pyvenv.cfg, one `key = value` per line.
+        if root.to_str().is_none_or(|s| s.chars().any(char::is_control)) {
+            return Err(Error::new(format!(
+                "the cache path {} has control characters or is not UTF-8",
+                root.display()
+            ))
+            .with_hint("set PYSEAL_HOME to a plain path"));
         }
-        platform_cache_dir().map(|d| Cache { root: d.join("pyseal") }).ok_or_else(|| {
-            Error::new("cannot find a cache directory for this user")
-                .with_hint("set PYSEAL_HOME to a writable directory")
-        })
+        let cache = Cache { root };
+        cache.check_private()?;
+        Ok(cache)
+    }
+
+    /// The cache decides what this user runs, so nobody else may write it.
+    /// The root (followed, if it is a link) and the directories under it that
+    /// hold what gets executed or trusted (looked at without following links)
+    /// must, where they exist, be directories owned by this user (or root) and
+    /// not writable by group or others. Everything pyseal creates there is
+    /// private to the user (0700). A few `stat` calls: cheap enough for every run.
+    pub fn check_private(&self) -> Result<()> {
+        #[cfg(unix)]
+        {
+            check_owned(&self.root, true)?;
+            for dir in [self.blobs(), self.envs(), self.locks(), self.downloads()] {
+                check_owned(&dir, false)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Creates a directory of the cache (and the root) private to this user.
+    pub fn create_dir(&self, dir: &Path) -> Result<()> {
+        create_private_dir(dir)
     }
 
     pub fn blobs(&self) -> PathBuf {
@@ -87,10 +122,62 @@ impl Cache {
 
     fn lock_file(&self, name: &str) -> Result<File> {
         let dir = self.locks();
-        fs::create_dir_all(&dir).ctx("create directory", &dir)?;
+        create_private_dir(&dir)?;
         let path = dir.join(format!("{name}.lock"));
         OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).ctx("open lock file", &path)
     }
+}
+
+/// `mkdir -p` with mode 0700 for every directory it creates, whatever the umask.
+pub fn create_private_dir(dir: &Path) -> Result<()> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir).ctx("create directory", dir)
+}
+
+#[cfg(unix)]
+fn check_owned(path: &Path, follow: bool) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = match if follow { fs::metadata(path) } else { fs::symlink_metadata(path) } {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io("read", path, e)),
+    };
+    let mine = "make it yours and private (chmod 700), or set PYSEAL_HOME to a directory only you can write";
+    if meta.file_type().is_symlink() {
+        return Err(Error::new(format!(
+            "the pyseal cache entry {} is a symlink, which pyseal never makes",
+            path.display()
+        ))
+        .with_hint("remove it (pyseal recreates it), or set PYSEAL_HOME to a directory of your own"));
+    }
+    if !meta.is_dir() {
+        return Err(Error::new(format!("the pyseal cache entry {} is not a directory", path.display()))
+            .with_hint("remove it (pyseal recreates it), or set PYSEAL_HOME to a directory of your own"));
+    }
+    let me = unsafe { libc::geteuid() };
+    if meta.uid() != me && meta.uid() != 0 {
+        return Err(Error::new(format!(
+            "the pyseal cache {} belongs to another user (uid {})",
+            path.display(),
+            meta.uid()
+        ))
+        .with_hint("set PYSEAL_HOME to a directory of your own"));
+    }
+    if meta.mode() & 0o022 != 0 {
+        return Err(Error::new(format!(
+            "the pyseal cache {} can be written by other users (mode {:o})",
+            path.display(),
+            meta.mode() & 0o7777
+        ))
+        .with_hint(mine));
+    }
+    Ok(())
 }
 
 fn platform_cache_dir() -> Option<PathBuf> {
@@ -124,6 +211,53 @@ pub fn remove_tree(path: &Path) -> std::io::Result<()> {
         Ok(meta) if meta.is_dir() => fs::remove_dir_all(path),
         Ok(_) => fs::remove_file(path),
     }
+}
+
+/// Puts the finished tree `tmp` at `dest`. When `dest` exists (a blob being
+/// restored), the two are swapped in one step where the OS can (Linux:
+/// `renameat2(RENAME_EXCHANGE)`), and the old tree, now at `tmp`, is removed;
+/// elsewhere the old tree is moved aside first. Readers never see a tree that
+/// was not verified.
+pub fn replace_dir(tmp: &Path, dest: &Path) -> Result<()> {
+    match fs::symlink_metadata(dest) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return fs::rename(tmp, dest).ctx("install", dest),
+        Err(e) => return Err(Error::io("read", dest, e)),
+        Ok(_) => {}
+    }
+    if exchange(tmp, dest).is_err() {
+        let aside = tmp.with_extension("old");
+        fs::rename(dest, &aside).ctx("replace", dest)?;
+        fs::rename(tmp, dest).ctx("install", dest)?;
+        let _ = remove_tree(&aside);
+        return Ok(());
+    }
+    let _ = remove_tree(tmp);
+    Ok(())
+}
+
+#[cfg(target_os = "linux")]
+fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let a = CString::new(a.as_os_str().as_bytes()).map_err(std::io::Error::other)?;
+    let b = CString::new(b.as_os_str().as_bytes()).map_err(std::io::Error::other)?;
+    // Through syscall(): glibc before 2.28 and older musl lack the wrapper.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_renameat2,
+            libc::AT_FDCWD,
+            a.as_ptr(),
+            libc::AT_FDCWD,
+            b.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    if r == 0 { Ok(()) } else { Err(std::io::Error::last_os_error()) }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn exchange(_a: &Path, _b: &Path) -> std::io::Result<()> {
+    Err(std::io::Error::from(std::io::ErrorKind::Unsupported))
 }
 
 /// Makes `dir`'s recent writes durable before they are published by a rename.

@@ -58,9 +58,12 @@ fn timeout() -> Duration {
 /// Fetches every download the directory lacks; returns the verified files.
 /// `done` counts bytes for a progress display.
 pub fn fetch_all(dir: &Path, items: &[Download], done: &AtomicU64) -> Result<Vec<PathBuf>> {
-    fs::create_dir_all(dir).ctx("create directory", dir)?;
+    crate::cache::create_private_dir(dir)?;
     let paths: Vec<PathBuf> = items.iter().map(|d| dir.join(&d.sha256)).collect();
-    let (present, todo): (Vec<usize>, Vec<usize>) = (0..items.len()).partition(|&i| paths[i].is_file());
+    // A file already here is used only once it hashes right: whatever put it
+    // there (a killed run, a full disk, another program) is not trusted.
+    let (present, todo): (Vec<usize>, Vec<usize>) =
+        (0..items.len()).partition(|&i| verified(&paths[i], &items[i]).unwrap_or(false));
     done.fetch_add(present.iter().map(|&i| items[i].size).sum(), Ordering::Relaxed);
     if todo.is_empty() {
         return Ok(paths);
@@ -267,6 +270,26 @@ fn attempt_once(agent: &ureq::Agent, d: &Download, partial: &Path, done: &mut Pr
         ));
     }
     Ok(())
+}
+
+/// Whether `path` is a regular file with the download's size and sha256; a
+/// file there that is not is removed.
+fn verified(path: &Path, d: &Download) -> io::Result<bool> {
+    match fs::symlink_metadata(path) {
+        Ok(meta) if meta.is_file() && meta.len() == d.size => {}
+        Ok(_) => {
+            let _ = fs::remove_file(path);
+            return Ok(false);
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(e),
+    }
+    let (hasher, _) = hash_existing(path)?;
+    let ok = hex(&hasher.finalize()) == d.sha256;
+    if !ok {
+        let _ = fs::remove_file(path);
+    }
+    Ok(ok)
 }
 
 /// The running hash and length of what an earlier attempt saved.

@@ -54,7 +54,7 @@ pub fn ensure(cache: &Cache, manifest: &Manifest, env: &Path, build: &str) -> Re
         return Ok(());
     }
     let parent = env.parent().unwrap_or(&cache.root);
-    fs::create_dir_all(parent).ctx("create directory", parent)?;
+    cache.create_dir(parent)?;
     let name = env.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     cache::remove_stale_temps(parent, &format!("{name}-"));
     // An incomplete directory at the final path can only come from someone else's
@@ -83,6 +83,9 @@ fn populate(cache: &Cache, manifest: &Manifest, env: &Path) -> Result<()> {
     fs::create_dir_all(&bin).ctx("create directory", &bin)?;
     fs::create_dir_all(&site).ctx("create directory", &site)?;
 
+    // pyseal's own files first, created new (never through a link): a wheel
+    // entry of the same name is then skipped by the linking below, instead of
+    // being written through into a shared, read-only blob.
     let cfg = format!(
         "home = {}\ninclude-system-site-packages = false\nversion = {}\nexecutable = {}\npyseal-app = {} {}\n",
         home.display(),
@@ -91,23 +94,24 @@ fn populate(cache: &Cache, manifest: &Manifest, env: &Path) -> Result<()> {
         manifest.app,
         manifest.version,
     );
-    write(&env.join("pyvenv.cfg"), &cfg)?;
+    write_new(&env.join("pyvenv.cfg"), &cfg)?;
     for name in ["python".to_string(), format!("python{major}"), lib_dir.clone()] {
         symlink(&interpreter, &bin.join(name))?;
     }
+    write_new(&entry_script(env), &entry_source(manifest))?;
 
     for blob in manifest.blobs.iter().filter(|b| b.kind == BlobKind::Wheel) {
         let root = cache.blob(&blob.sha256);
-        link_tree(&root.join("site-packages"), &site)?;
-        link_tree(&root.join("bin"), &bin)?;
-        link_tree(&root.join("data"), env)?;
+        link_tree(&root.join("site-packages"), &site, &[])?;
+        link_tree(&root.join("bin"), &bin, &[])?;
+        // `.data/data` lands at the environment's root, where the marker lives.
+        link_tree(&root.join("data"), env, &[MARKER])?;
     }
 
-    write(&entry_script(env), &entry_source(manifest))?;
     let mut in_use: Vec<&str> = manifest.blobs.iter().map(|b| b.sha256.as_str()).collect();
     in_use.sort_unstable();
     in_use.dedup();
-    write(&env.join(MARKER), &(in_use.join("\n") + "\n"))
+    write_new(&env.join(MARKER), &(in_use.join("\n") + "\n"))
 }
 
 /// The script the launcher runs for `function` and `module` entries. Its first
@@ -151,14 +155,18 @@ pub fn describe_entry(manifest: &Manifest) -> String {
 
 /// Mirrors `src` into `dest` with symlinks. Where a directory exists in several
 /// wheels (namespace packages, `share/`), it becomes a real directory whose
-/// entries link to each; where files collide, the first wheel wins.
-fn link_tree(src: &Path, dest: &Path) -> Result<()> {
+/// entries link to each; where files collide, the first one wins (pyseal's own
+/// files were written first). `reserved` names are never linked at this level.
+fn link_tree(src: &Path, dest: &Path, reserved: &[&str]) -> Result<()> {
     let entries = match fs::read_dir(src) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(Error::io("read directory", src, e)),
     };
-    let mut names: Vec<_> = entries.filter_map(|e| e.ok().map(|e| e.file_name())).collect();
+    let mut names: Vec<_> = entries
+        .filter_map(|e| e.ok().map(|e| e.file_name()))
+        .filter(|n| !reserved.iter().any(|r| n.as_os_str() == *r))
+        .collect();
     names.sort();
     fs::create_dir_all(dest).ctx("create directory", dest)?;
     for name in names {
@@ -174,10 +182,10 @@ fn link_tree(src: &Path, dest: &Path) -> Result<()> {
                     // Split the earlier link into a real directory of links.
                     let earlier = fs::read_link(&to).ctx("read symlink", &to)?;
                     fs::remove_file(&to).ctx("remove", &to)?;
-                    link_tree(&earlier, &to)?;
-                    link_tree(&from, &to)?;
+                    link_tree(&earlier, &to, &[])?;
+                    link_tree(&from, &to, &[])?;
                 } else if meta.is_dir() {
-                    link_tree(&from, &to)?;
+                    link_tree(&from, &to, &[])?;
                 }
             }
         }
@@ -185,8 +193,11 @@ fn link_tree(src: &Path, dest: &Path) -> Result<()> {
     Ok(())
 }
 
-fn write(path: &Path, text: &str) -> Result<()> {
-    fs::write(path, text).ctx("write", path)
+/// Creates `path` with `text`; fails if anything (a file, a link) is there already.
+fn write_new(path: &Path, text: &str) -> Result<()> {
+    use std::io::Write;
+    let mut file = fs::OpenOptions::new().write(true).create_new(true).open(path).ctx("write", path)?;
+    file.write_all(text.as_bytes()).ctx("write", path)
 }
 
 #[cfg(unix)]
@@ -222,8 +233,8 @@ mod tests {
         fs::write(a.join("top.py"), "a").unwrap();
         fs::write(b.join("top.py"), "b").unwrap();
         let dest = t.path().join("site");
-        link_tree(&a, &dest).unwrap();
-        link_tree(&b, &dest).unwrap();
+        link_tree(&a, &dest, &[]).unwrap();
+        link_tree(&b, &dest, &[]).unwrap();
         assert!(dest.join("ns/one").is_dir());
         assert!(dest.join("ns/two").is_dir());
         assert!(!fs::symlink_metadata(dest.join("ns")).unwrap().file_type().is_symlink());

@@ -54,6 +54,16 @@ impl Error {
     }
 }
 
+/// Text from a payload or the network, made safe for a terminal: control
+/// characters (escape sequences that could clear the screen or fake output,
+/// line breaks that could fake a second message) are shown escaped.
+pub fn printable(text: &str) -> String {
+    if !text.chars().any(char::is_control) {
+        return text.to_string();
+    }
+    text.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect()
+}
+
 /// `io::Error`'s Display appends "(os error N)"; people do not need the number.
 pub fn describe_io(err: &io::Error) -> String {
     let text = err.to_string();

@@ -36,10 +36,11 @@ pub fn launch() -> Result<i32> {
     let argv0 = args.next().unwrap_or_else(|| exe.clone().into_os_string());
     let args: Vec<OsString> = args.collect();
     // A bare launcher (no payload of its own) run by a lazy executable's
-    // launcher to do its first-run installation.
-    if args.len() == 2 && args[0] == INSTALL_FLAG && !payload::has_trailer(&exe) {
+    // launcher to do its first-run installation (or a `self restore`).
+    if args.len() == 2 && (args[0] == INSTALL_FLAG || args[0] == RESTORE_FLAG) && !payload::has_trailer(&exe) {
         let target = Payload::open(std::path::Path::new(&args[1]))?;
-        install(&Cache::locate()?, &target)?;
+        let mode = if args[0] == RESTORE_FLAG { blobs::Mode::Replace } else { blobs::Mode::Missing };
+        install_with(&Cache::locate()?, &target, mode)?;
         return Ok(0);
     }
     let payload = Payload::open(&exe)?;
@@ -48,19 +49,12 @@ pub fn launch() -> Result<i32> {
         return self_command::run(&cache, &payload, &args[1..]);
     }
     let env = env_path(&cache, &payload);
-    // Warm path: one stat, then exec.
-    if !environment::is_complete(&env) {
+    // Warm path: the environment's marker and its blobs (one stat each), then
+    // exec. A blob deleted by hand is put back, whichever it was.
+    if !environment::is_complete(&env) || blobs::any_needed_missing(&cache, &payload) {
         install(&cache, &payload)?;
     }
-    match run::app(&env, &payload.manifest, argv0.clone(), args.clone()) {
-        Ok(code) => Ok(code),
-        // The interpreter is gone: someone removed blobs by hand. Put them back once.
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            install(&cache, &payload)?;
-            run::app(&env, &payload.manifest, argv0, args).map_err(|e| start_failed(&payload, &env, e))
-        }
-        Err(e) => Err(start_failed(&payload, &env, e)),
-    }
+    run::app(&env, &payload.manifest, argv0, args).map_err(|e| start_failed(&payload, &env, e))
 }
 
 pub fn env_path(cache: &Cache, payload: &Payload) -> PathBuf {
@@ -70,15 +64,24 @@ pub fn env_path(cache: &Cache, payload: &Payload) -> PathBuf {
 
 /// The argument that asks a bare launcher to install another executable's payload.
 pub const INSTALL_FLAG: &str = "--pyseal-install";
+/// The same, replacing every blob (`self restore`).
+pub const RESTORE_FLAG: &str = "--pyseal-restore";
 
-/// First-run set-up: blobs, then the environment. Holds the cache's collection
-/// lock shared, so `self remove` of another app cannot delete blobs under us.
+/// First-run set-up: blobs, then the environment.
 pub fn install(cache: &Cache, payload: &Payload) -> Result<()> {
+    install_with(cache, payload, blobs::Mode::Missing)
+}
+
+/// Set-up with missing blobs extracted, or every blob replaced after it is
+/// verified. Holds the cache's collection lock shared, so `self remove` of
+/// another app cannot delete blobs under us.
+pub fn install_with(cache: &Cache, payload: &Payload, mode: blobs::Mode) -> Result<()> {
     let _gc = cache.lock_shared("gc")?;
     if !cfg!(feature = "lazy") && payload.manifest.is_lazy() {
-        return delegate_install(cache, payload);
+        return delegate_install(cache, payload, mode);
     }
-    blobs::ensure(cache, payload)?;
+    let all = payload.manifest.blobs.iter().collect();
+    blobs::ensure_these(cache, payload, all, mode)?;
     environment::ensure(cache, &payload.manifest, &env_path(cache, payload), payload.build_id())
 }
 
@@ -86,7 +89,7 @@ pub fn install(cache: &Cache, payload: &Payload) -> Result<()> {
 /// network-capable launcher (a verified blob like any other, shared by every
 /// lazy app) and lets it do the installation. The caller holds the `gc` lock
 /// shared, so the tool cannot be collected while it runs.
-fn delegate_install(cache: &Cache, payload: &Payload) -> Result<()> {
+fn delegate_install(cache: &Cache, payload: &Payload, mode: blobs::Mode) -> Result<()> {
     let tool = payload.manifest.tool_blob().ok_or_else(|| {
         Error::corrupt(format!(
             "{} fetches files on first run but carries no installer for them",
@@ -94,10 +97,10 @@ fn delegate_install(cache: &Cache, payload: &Payload) -> Result<()> {
         ))
         .with_hint("build it again with pyseal build --mode lazy")
     })?;
-    blobs::ensure_these(cache, payload, vec![tool])?;
+    blobs::ensure_these(cache, payload, vec![tool], blobs::Mode::Missing)?;
     let program = cache.blob(&tool.sha256).join(TOOL_NAME);
     let mut command = std::process::Command::new(&program);
-    command.arg(INSTALL_FLAG).arg(&payload.path);
+    command.arg(if mode == blobs::Mode::Replace { RESTORE_FLAG } else { INSTALL_FLAG }).arg(&payload.path);
     #[cfg(target_os = "linux")]
     {
         use std::os::unix::process::CommandExt;
@@ -133,8 +136,9 @@ pub fn report(e: &Error) {
     if e.reported.is_some() {
         return;
     }
-    eprintln!("error: {}", e.message);
+    // Messages quote names and URLs from payloads: nothing in them may act on the terminal.
+    eprintln!("error: {}", error::printable(&e.message));
     if let Some(hint) = &e.hint {
-        eprintln!("hint: {hint}");
+        eprintln!("hint: {}", error::printable(hint));
     }
 }

@@ -209,13 +209,17 @@ impl Manifest {
         if !matches!(self.python.abiflags.as_str(), "" | "t") {
             return Err(bad("python abiflags", &self.python.abiflags));
         }
-        if self.python_minor().is_none() {
+        if !is_python_version(&self.python.version) {
             return Err(bad("python version", &self.python.version));
         }
         if !is_relative_clean(&self.python.executable) {
             return Err(bad("python executable", &self.python.executable));
         }
-        if self.self_command.is_empty() || self.self_command.starts_with('-') {
+        let word_char = |b: u8| b.is_ascii_alphanumeric() || b"._-".contains(&b);
+        if self.self_command.is_empty()
+            || self.self_command.starts_with('-')
+            || !self.self_command.bytes().all(word_char)
+        {
             return Err(bad("self command", &self.self_command));
         }
         let mut python_blob = false;
@@ -341,11 +345,29 @@ pub fn is_sha256_hex(s: &str) -> bool {
     s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
-/// A relative `/`-separated path without `..`, `.` or empty components.
+/// A relative `/`-separated path without `..`, `.` or empty components, and
+/// without control characters (it ends up in pyvenv.cfg, one setting a line).
 pub fn is_relative_clean(s: &str) -> bool {
     !s.is_empty()
         && !s.starts_with('/')
+        && !s.chars().any(char::is_control)
         && s.split('/').all(|c| !c.is_empty() && c != "." && c != ".." && !c.contains('\\'))
+}
+
+/// `3.12.7`, `3.15.0rc1`: what patchlevel.h says, nothing else.
+pub fn is_python_version(s: &str) -> bool {
+    let (release, pre) = match s.find(|c: char| c.is_ascii_alphabetic()) {
+        Some(i) => s.split_at(i),
+        None => (s, ""),
+    };
+    let numbers: Vec<&str> = release.split('.').collect();
+    let pre_ok = pre.is_empty()
+        || ["a", "b", "rc"].iter().any(|label| {
+            pre.strip_prefix(label).is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        });
+    numbers.len() == 3
+        && numbers.iter().all(|n| !n.is_empty() && n.len() <= 4 && n.bytes().all(|b| b.is_ascii_digit()))
+        && pre_ok
 }
 
 /// A valid manifest for unit tests.
@@ -446,6 +468,17 @@ mod tests {
         assert_eq!(m.python_lib_dir().as_deref(), Some("python3.12t"));
         m.python.abiflags = "d".into();
         assert!(Manifest::from_json(&m.to_json()).is_err());
+    }
+
+    #[test]
+    fn refuses_line_breaks_on_their_way_to_pyvenv_cfg() {
+        let mut m = sample();
+        m.python.version = "3.12.1\ninclude-system-site-packages = true".into();
+        assert!(Manifest::from_json(&m.to_json()).unwrap_err().message.contains("python version"));
+        let mut m = sample();
+        m.python.executable = "python/bin/python3.12\nhome = /tmp".into();
+        assert!(Manifest::from_json(&m.to_json()).is_err());
+        assert!(is_python_version("3.15.0rc1") && is_python_version("3.12.7") && !is_python_version("3.12"));
     }
 
     #[test]

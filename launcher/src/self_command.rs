@@ -4,9 +4,10 @@ use std::ffi::OsString;
 use std::fs;
 use std::path::Path;
 
+use crate::blobs;
 use crate::cache::{self, Cache};
 use crate::environment;
-use crate::error::{Error, IoContext, Result};
+use crate::error::{Error, IoContext, Result, printable};
 use crate::payload::Payload;
 use crate::{env_path, install, run};
 
@@ -63,14 +64,20 @@ fn info(cache: &Cache, payload: &Payload) -> Result<i32> {
     let m = &payload.manifest;
     let env = env_path(cache, payload);
     let installed = environment::is_complete(&env);
-    println!("app:          {} {}", m.app, m.version);
+    // Every string from the manifest is shown with control characters escaped.
+    let p = |s: &str| printable(s);
+    println!("app:          {} {}", p(&m.app), p(&m.version));
     println!("build:        {}", payload.build_id());
-    println!("entry point:  {}", environment::describe_entry(m));
-    println!("python:       {}", m.python.version);
-    println!("target:       {}", m.target);
-    println!("executable:   {}", payload.path.display());
-    println!("cache:        {}", cache.root.display());
-    println!("environment:  {} ({})", env.display(), if installed { "installed" } else { "not installed yet" });
+    println!("entry point:  {}", p(&environment::describe_entry(m)));
+    println!("python:       {}", p(&m.python.version));
+    println!("target:       {}", p(&m.target));
+    println!("executable:   {}", p(&payload.path.display().to_string()));
+    println!("cache:        {}", p(&cache.root.display().to_string()));
+    println!(
+        "environment:  {} ({})",
+        p(&env.display().to_string()),
+        if installed { "installed" } else { "not installed yet" }
+    );
     println!("blobs:");
     let mut total = 0u64;
     for blob in &m.blobs {
@@ -82,7 +89,7 @@ fn info(cache: &Cache, payload: &Payload) -> Result<i32> {
         } else {
             "not installed".to_string()
         };
-        println!("  {}  {:<28} {}", &blob.sha256[..12], blob.name, state);
+        println!("  {}  {:<28} {}", &blob.sha256[..12], p(&blob.name), state);
     }
     if installed {
         total += disk_usage(&env);
@@ -109,18 +116,16 @@ fn remove(cache: &Cache, payload: &Payload) -> Result<()> {
     Ok(())
 }
 
-/// Deletes this release's environment and blobs and installs them again from the
-/// executable, for when files in the cache were damaged by hand or by the disk.
+/// Installs this release's blobs and environment again from the executable,
+/// for when files in the cache were damaged by hand or by the disk. Every blob
+/// is extracted and verified before it replaces the cached copy, so a damaged
+/// or crafted executable cannot take away what another app uses.
 fn restore(cache: &Cache, payload: &Payload) -> Result<()> {
-    {
-        let _gc = cache.lock("gc")?;
-        let env = env_path(cache, payload);
-        cache::remove_tree(&env).ctx("remove", &env)?;
-        for blob in &payload.manifest.blobs {
-            let dir = cache.blob(&blob.sha256);
-            cache::remove_tree(&dir).ctx("remove", &dir)?;
-        }
-    }
+    crate::install_with(cache, payload, blobs::Mode::Replace)?;
+    let _gc = cache.lock("gc")?;
+    let env = env_path(cache, payload);
+    cache::remove_tree(&env).ctx("remove", &env)?;
+    drop(_gc);
     install(cache, payload)
 }
 
@@ -128,42 +133,78 @@ fn restore(cache: &Cache, payload: &Payload) -> Result<()> {
 /// Caller holds the `gc` lock exclusively: every installer holds it shared for
 /// its whole run, so nothing in the cache is in progress now, every `.tmp-*`
 /// is dead, and no process waits on a blob or environment lock file.
+///
+/// Only names of the forms pyseal itself creates are ever deleted, and links
+/// are never followed while collecting: a directory linked into the cache by
+/// hand stays untouched, wherever it points.
 fn collect_garbage(cache: &Cache) -> Result<u64> {
     let mut in_use = std::collections::HashSet::new();
-    for app in read_dir_names(&cache.envs()) {
+    for app in entries(&cache.envs(), Kind::Dir) {
         let app_dir = cache.envs().join(&app);
-        for env in read_dir_names(&app_dir) {
+        if !crate::manifest::is_safe_name(&app) {
+            continue;
+        }
+        for env in entries(&app_dir, Kind::Dir) {
             let path = app_dir.join(&env);
             match environment::blobs_in_use(&path) {
-                Some(blobs) if !env.starts_with(".tmp-") => in_use.extend(blobs),
-                _ => {
+                Some(blobs) if is_env_name(&env) => in_use.extend(blobs),
+                _ if is_env_name(&env) || env.starts_with(".tmp-") => {
                     let _ = cache::remove_tree(&path);
                 }
+                _ => {}
             }
         }
         let _ = fs::remove_dir(&app_dir); // only if now empty
     }
     let mut freed = 0;
-    for name in read_dir_names(&cache.blobs()) {
-        if in_use.contains(&name) {
+    for name in entries(&cache.blobs(), Kind::Dir) {
+        let ours = crate::manifest::is_sha256_hex(&name) || name.starts_with(".tmp-");
+        if in_use.contains(&name) || !ours {
             continue;
         }
         let dir = cache.blobs().join(&name);
         freed += disk_usage(&dir);
         cache::remove_tree(&dir).ctx("remove", &dir)?;
     }
-    for name in read_dir_names(&cache.locks()) {
-        if name != "gc.lock" {
+    for name in entries(&cache.locks(), Kind::File) {
+        if name != "gc.lock" && name.ends_with(".lock") {
             let _ = fs::remove_file(cache.locks().join(name));
         }
     }
     Ok(freed)
 }
 
-fn read_dir_names(dir: &Path) -> Vec<String> {
-    fs::read_dir(dir)
-        .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
-        .unwrap_or_default()
+/// `<version>-<12 hex>`: an environment's directory name.
+fn is_env_name(name: &str) -> bool {
+    name.rsplit_once('-').is_some_and(|(version, build)| {
+        crate::manifest::is_safe_name(version)
+            && build.len() == 12
+            && build.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Dir,
+    File,
+}
+
+/// Names of the real directories (or files) in `dir`, itself a real
+/// directory: links, and anything reached through one, are left out.
+fn entries(dir: &Path, kind: Kind) -> Vec<String> {
+    if !fs::symlink_metadata(dir).is_ok_and(|m| m.is_dir()) {
+        return Vec::new();
+    }
+    let Ok(read) = fs::read_dir(dir) else { return Vec::new() };
+    read.filter_map(|e| e.ok())
+        .filter(|e| {
+            e.file_type().is_ok_and(|t| match kind {
+                Kind::Dir => t.is_dir(),
+                Kind::File => t.is_file(),
+            })
+        })
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect()
 }
 
 fn disk_usage(path: &Path) -> u64 {
