@@ -20,6 +20,7 @@ import { type Distribution, prepareDistribution } from './distribution.js';
 import { checkScript, parseEntry, pickApp, pickEntry, requirementName } from './entry.js';
 import { native, UserError } from './errors.js';
 import { isHttpUrl } from './fetch.js';
+import { Credentials, redact } from './credentials.js';
 import { type BlobRecord, MANIFEST_SCHEMA, type Manifest, type UrlSource } from './manifest.js';
 import { type BlobSource, nativeAddon } from './native.js';
 import { buildWheel, type HostPython, isBuildable } from './pep517.js';
@@ -114,9 +115,14 @@ async function buildWith(options: BuildOptions, signal: AbortSignal): Promise<Bu
   // Lazy builds keep the app's own code inside and fetch everything that has
   // a URL; files that only exist here stay inside too, or go to --blobs-dir.
   const lazy = config.mode === 'lazy';
-  const placement = (w: Wheel): 'embedded' | 'url' | 'hosted' => (!lazy || w === app ? 'embedded' : w.artifact ? 'url' : config.blobs ? 'hosted' : 'embedded');
+  // A file behind credentials is never fetched by URL: the executable would
+  // have to carry them. It is embedded (or hosted) instead.
+  const credentials = Credentials.from(config.index);
+  const fetchable = (url: string) => !credentials.needed(url);
+  const placement = (w: Wheel): 'embedded' | 'url' | 'hosted' =>
+    !lazy || w === app ? 'embedded' : w.artifact && fetchable(w.artifact.url) ? 'url' : config.blobs ? 'hosted' : 'embedded';
 
-  const blobs: Planned[] = [await pythonBlob(dist, lazy, config.blobs)];
+  const blobs: Planned[] = [await pythonBlob(dist, lazy, config.blobs, fetchable)];
   for (const w of wheels) {
     const blobName = `${normalizeName(w.info.name)}-${w.info.version}`;
     const where = placement(w);
@@ -202,7 +208,7 @@ async function preflight(config: Config, target: Target): Promise<Plan> {
     if (!isHttpUrl(config.distribution)) {
       await mustExist(config.distribution, 'distribution archive', 'pass --distribution with a python-build-standalone install_only archive (.tar.gz or .tar.zst)');
     } else if (!config.distributionSha256) {
-      throw new UserError(`the distribution ${config.distribution} has no sha256 to check it against`, 'pass --distribution-sha256 HEX (or distribution-sha256 in [tool.pyseal])');
+      throw new UserError(`the distribution ${redact(config.distribution)} has no sha256 to check it against`, 'pass --distribution-sha256 HEX (or distribution-sha256 in [tool.pyseal])');
     }
   } else {
     const catalog = loadCatalog(config.pythonCatalog);
@@ -238,6 +244,7 @@ async function gatherWheels(config: Config, plan: Plan, dist: Distribution, targ
     index: config.index,
     cache,
     reporter,
+    credentials: Credentials.from(config.index),
     upgrade: config.upgrade,
     target,
     targetIsHost: isHost(target),
@@ -289,11 +296,12 @@ interface Planned {
 }
 
 /** The distribution: fetched by its URL in lazy builds, hosted, or embedded. */
-async function pythonBlob(dist: Distribution, lazy: boolean, blobs: Config['blobs']): Promise<Planned> {
+async function pythonBlob(dist: Distribution, lazy: boolean, blobs: Config['blobs'], fetchable: (url: string) => boolean): Promise<Planned> {
   const record = { sha256: dist.blob.sha256, kind: 'python' as const, name: `cpython-${dist.version}`, size: dist.blob.size };
-  if (lazy && (dist.origin || blobs)) {
-    const url = dist.origin?.url ?? (await host(dist.archive, basename(dist.archive), blobs!));
-    const mirror = dist.origin?.mirrorPath ? { mirror: { kind: 'python' as const, path: dist.origin.mirrorPath } } : {};
+  const origin = dist.origin && fetchable(dist.origin.url) ? dist.origin : undefined;
+  if (lazy && (origin || blobs)) {
+    const url = origin?.url ?? (await host(dist.archive, basename(dist.archive), blobs!));
+    const mirror = origin?.mirrorPath ? { mirror: { kind: 'python' as const, path: origin.mirrorPath } } : {};
     return { record, url: { url, sha256: dist.archiveSha256, size: dist.archiveSize, ...mirror } };
   }
   return { record, source: { archive: dist.archive } };
@@ -329,7 +337,8 @@ function appProject(config: Config): Config['project'] {
 /** The target's distribution: --distribution as given, else the catalog's archive preflight chose. */
 async function targetDistribution(config: Config, plan: Plan, target: Target, cache: BuildCache, reporter: Reporter): Promise<Distribution> {
   if (config.distribution) {
-    return prepareDistribution({ location: config.distribution, ...(config.distributionSha256 ? { sha256: config.distributionSha256 } : {}) }, target, cache, reporter);
+    const sha256 = config.distributionSha256 ? { sha256: config.distributionSha256 } : {};
+    return prepareDistribution({ location: config.distribution, ...sha256, credentials: Credentials.from(config.index) }, target, cache, reporter);
   }
   const { catalog, entry } = plan.python!;
   // Without a version, the newest stable one in the catalog, as uv picks its latest.
@@ -342,7 +351,8 @@ async function catalogDistribution(config: Config, catalog: Catalog, entry: Cata
   const hint = config.pythonMirror
     ? `check the mirror (--python-mirror / PYSEAL_PYTHON_MIRROR = ${config.pythonMirror}) has ${entry.tag}/${entry.asset}`
     : "if python-build-standalone's releases are out of reach, point --python-mirror (or PYSEAL_PYTHON_MIRROR) at a mirror";
-  return prepareDistribution({ location: url, sha256: entry.sha256, hint, mirrorPath: `${entry.tag}/${encodeURIComponent(entry.asset)}` }, target, cache, reporter);
+  const mirrorPath = `${entry.tag}/${encodeURIComponent(entry.asset)}`;
+  return prepareDistribution({ location: url, sha256: entry.sha256, hint, mirrorPath, credentials: Credentials.from(config.index) }, target, cache, reporter);
 }
 
 /** A CPython this machine can run, to build wheels and run pip: the target's own when it is the host. */

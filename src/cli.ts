@@ -9,7 +9,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { build, type BuildResult } from './build.js';
 import { listPythons, loadCatalog } from './catalog.js';
 import { UserError } from './errors.js';
-import { formatInspection, inspect } from './inspect.js';
+import { formatInspection, inspect, printable } from './inspect.js';
 import { formatBytes, Reporter } from './progress.js';
 import { resolveTarget } from './targets.js';
 import { VERSION } from './version.js';
@@ -300,13 +300,14 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 function report(err: unknown): number {
+  // Messages quote file names, URLs and payload strings: none may act on the terminal.
   if (err instanceof UserError) {
-    process.stderr.write(`error: ${err.message}\n`);
-    if (err.hint) process.stderr.write(`hint: ${err.hint}\n`);
+    process.stderr.write(`error: ${printable(err.message)}\n`);
+    if (err.hint) process.stderr.write(`hint: ${printable(err.hint)}\n`);
     return err.exitCode;
   }
   const message = err instanceof Error ? err.message : String(err);
-  process.stderr.write(`error: internal error: ${message.split('\n')[0]}\n`);
+  process.stderr.write(`error: internal error: ${printable(message.split('\n')[0]!)}\n`);
   if (process.env.PYSEAL_DEBUG && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
   else process.stderr.write('hint: run again with PYSEAL_DEBUG=1 for details, and please report it\n');
   return 1;

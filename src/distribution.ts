@@ -11,6 +11,7 @@ import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 
 import { type BuildCache, CACHE_LAYOUT, publishDir } from './cache.js';
+import { type Credentials, redact } from './credentials.js';
 import { native, UserError } from './errors.js';
 import { fetchToCache, isHttpUrl } from './fetch.js';
 import { nativeAddon, type BlobHash } from './native.js';
@@ -43,6 +44,8 @@ export interface DistributionSpec {
   hint?: string;
   /** The URL's part below the python-build-standalone base, which a runtime mirror keeps. */
   mirrorPath?: string;
+  /** For a mirror behind credentials (in its URL, or in ~/.netrc). */
+  credentials?: Credentials;
 }
 
 interface Meta {
@@ -58,9 +61,10 @@ export async function prepareDistribution(spec: DistributionSpec, target: Target
   let archiveSha256: string;
   if (isHttpUrl(spec.location)) {
     if (!spec.sha256) {
-      throw new UserError(`the distribution ${spec.location} has no sha256 to check it against`, 'pass --distribution-sha256 HEX (or distribution-sha256 in [tool.pyseal])');
+      throw new UserError(`the distribution ${redact(spec.location)} has no sha256 to check it against`, 'pass --distribution-sha256 HEX (or distribution-sha256 in [tool.pyseal])');
     }
-    archive = await fetchToCache({ url: spec.location, sha256: spec.sha256, label: decodeURIComponent(basename(new URL(spec.location).pathname)) }, { cache, reporter, ...(spec.hint ? { hint: spec.hint } : {}) });
+    const label = decodeURIComponent(basename(new URL(spec.location).pathname));
+    archive = await fetchToCache({ url: spec.location, sha256: spec.sha256, label }, { cache, reporter, ...(spec.hint ? { hint: spec.hint } : {}), ...(spec.credentials ? { credentials: spec.credentials } : {}) });
     archiveSha256 = spec.sha256.toLowerCase();
   } else {
     archive = spec.location;

@@ -17,7 +17,9 @@ import { fileURLToPath } from 'node:url';
 
 import { Agent, type Dispatcher, EnvHttpProxyAgent, interceptors } from 'undici';
 
+import { checkFileName, checkSha256 } from './artifact.js';
 import type { BuildCache } from './cache.js';
+import { Credentials, redact, redactAll } from './credentials.js';
 import { UserError } from './errors.js';
 import type { Reporter, Task } from './progress.js';
 import { VERSION } from './version.js';
@@ -34,6 +36,8 @@ export interface Download {
 export interface FetchOptions {
   cache: BuildCache;
   reporter: Reporter;
+  /** Credentials for private indexes, sent only to the host they belong to. */
+  credentials?: Credentials;
   /** Tries before giving up on resets and 5xx answers. */
   attempts?: number;
   /** Extra hint for failures (e.g. which flag names a mirror). */
@@ -88,10 +92,7 @@ export function isHttpUrl(s: string): boolean {
 
 /** Returns the path of the verified file in the download cache. */
 export async function fetchToCache(download: Download, opts: FetchOptions, onBytes?: (delta: number) => void): Promise<string> {
-  const sha256 = download.sha256.toLowerCase();
-  if (!/^[0-9a-f]{64}$/.test(sha256)) {
-    throw new UserError(`the sha256 given for ${download.url} is not 64 hex digits: ${download.sha256}`);
-  }
+  const sha256 = checkSha256(download.sha256, `the sha256 given for ${redact(download.url)}`);
   const dir = await opts.cache.ensureDir('downloads');
   const dest = opts.cache.path('downloads', sha256);
   if (existsSync(dest)) return dest;
@@ -106,14 +107,15 @@ export async function fetchToCache(download: Download, opts: FetchOptions, onByt
     const state = await adoptPartial(partial, tmp);
     if (download.url.startsWith('file:')) {
       await copyFile(fileURLToPath(download.url), tmp).catch((err: NodeJS.ErrnoException) => {
-        throw new UserError(`cannot read ${download.url}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
+        throw new UserError(`cannot read ${redact(download.url)}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
       });
       state.hash = createHash('sha256');
       for await (const chunk of createReadStream(tmp)) state.hash.update(chunk as Buffer);
     } else {
       keepPartial = true;
+      const authorization = (opts.credentials ?? Credentials.none()).authorization(download.url);
       await withRetries(download.url, opts.attempts ?? 4, () =>
-        fetchOnce(download.url, tmp, state, (delta, done, total) => {
+        fetchOnce(download.url, authorization, tmp, state, (delta, done, total) => {
           progress(delta);
           task?.update(done, total);
         }),
@@ -123,7 +125,7 @@ export async function fetchToCache(download: Download, opts: FetchOptions, onByt
     if (actual !== sha256) {
       keepPartial = false;
       throw new UserError(
-        `${download.url} does not match its expected sha256 (expected ${sha256}, got ${actual})`,
+        `${redact(download.url)} does not match its expected sha256 (expected ${sha256}, got ${actual})`,
         'the file changed upstream or was corrupted on the way; check the URL and the hash',
       );
     }
@@ -145,7 +147,8 @@ export async function fetchToCache(download: Download, opts: FetchOptions, onByt
 export async function fetchAll(downloads: Download[], opts: FetchOptions & { concurrency?: number }): Promise<string[]> {
   const paths: string[] = new Array(downloads.length);
   const todo = downloads.map((d, i) => ({ d, i })).filter(({ d, i }) => {
-    const cached = opts.cache.path('downloads', d.sha256.toLowerCase());
+    // Checked before it becomes a path: a crafted "hash" could name any file.
+    const cached = opts.cache.path('downloads', checkSha256(d.sha256, `the sha256 given for ${redact(d.url)}`));
     if (existsSync(cached)) paths[i] = cached;
     return !existsSync(cached);
   });
@@ -177,10 +180,15 @@ export async function fetchAll(downloads: Download[], opts: FetchOptions & { con
  * linked as `named/<sha256>/<filename>`.
  */
 export async function fetchArtifacts(files: { url: string; sha256: string; filename: string }[], opts: FetchOptions): Promise<string[]> {
+  // Names and hashes come from locks and index pages: checked before any path is made of them.
+  for (const f of files) {
+    checkFileName(f.filename, redact(f.url));
+    checkSha256(f.sha256, `the sha256 given for ${redact(f.url)}`);
+  }
   const paths = await fetchAll(files.map((f) => ({ url: f.url, sha256: f.sha256, label: f.filename })), opts);
   const named: string[] = [];
   for (const [i, f] of files.entries()) {
-    const dir = opts.cache.path('named', f.sha256);
+    const dir = opts.cache.path('named', f.sha256.toLowerCase());
     const target = join(dir, f.filename);
     if (!existsSync(target)) {
       await mkdir(dir, { recursive: true });
@@ -194,10 +202,11 @@ export async function fetchArtifacts(files: { url: string; sha256: string; filen
 }
 
 /** A small text document (SHA256SUMS, an index page), with retries. */
-export async function fetchText(url: string, opts: { accept?: string; attempts?: number; hint?: string } = {}): Promise<{ status: number; text: string; contentType: string }> {
+export async function fetchText(url: string, opts: { accept?: string; attempts?: number; hint?: string; credentials?: Credentials } = {}): Promise<{ status: number; text: string; contentType: string }> {
+  const authorization = (opts.credentials ?? Credentials.none()).authorization(url);
   return withRetries(url, opts.attempts ?? 3, async () => {
     const chunks: Buffer[] = [];
-    const res = await get(url, { 'user-agent': USER_AGENT, ...(opts.accept ? { accept: opts.accept } : {}) }, {
+    const res = await get(url, { 'user-agent': USER_AGENT, ...(opts.accept ? { accept: opts.accept } : {}), ...(authorization ? { authorization } : {}) }, {
       start() {},
       data: (chunk) => void chunks.push(chunk),
     });
@@ -300,11 +309,13 @@ async function adoptPartial(partial: string, tmp: string): Promise<DownloadState
  */
 async function fetchOnce(
   url: string,
+  authorization: string | undefined,
   tmp: string,
   state: DownloadState,
   onProgress: (delta: number, done: number, total?: number) => void,
 ): Promise<void> {
   const headers: Record<string, string> = { 'user-agent': USER_AGENT };
+  if (authorization) headers.authorization = authorization;
   if (state.received > 0) headers.range = `bytes=${state.received}-`;
   let fd: number | undefined;
   let total: number | undefined;
@@ -345,9 +356,13 @@ async function fetchOnce(
   if (total !== undefined && state.received < total) throw new Error('connection closed before the whole body arrived');
 }
 
-export function downloadError(url: string, err: unknown, hint?: string): UserError {
+export function downloadError(rawUrl: string, err: unknown, hint?: string): UserError {
   if (err instanceof UserError) return err;
+  const url = redact(rawUrl);
   if (err instanceof HttpStatusError) {
+    if (err.status === 401 || err.status === 403) {
+      return new UserError(`cannot download ${url}: the server wants credentials (HTTP ${err.status})`, 'put the user and password in the index URL (https://user:pass@host/simple) or in ~/.netrc');
+    }
     const what = err.status === 404 ? 'not found (HTTP 404)' : `the server answered HTTP ${err.status}`;
     return new UserError(`cannot download ${url}: ${what}`, hint ?? 'check the URL, or use a mirror that has the file');
   }
@@ -364,6 +379,6 @@ export function downloadError(url: string, err: unknown, hint?: string): UserErr
     UND_ERR_BODY_TIMEOUT: 'the download stalled for 30 s',
     UND_ERR_SOCKET: 'the connection broke',
   };
-  const detail = (code && known[code]) ?? e.cause?.message ?? e.message ?? String(err);
+  const detail = redactAll((code && known[code]) ?? e.cause?.message ?? e.message ?? String(err));
   return new UserError(`cannot download ${url}: ${detail}`, hint ?? 'check the network connection, or the HTTPS_PROXY / HTTP_PROXY / NO_PROXY settings');
 }

@@ -12,6 +12,8 @@ import { basename, join } from 'node:path';
 
 import { parse as parseToml, stringify as stringifyToml, TomlError } from 'smol-toml';
 
+import { checkFileName, checkSha256 } from './artifact.js';
+import { stripCredentials } from './credentials.js';
 import { UserError } from './errors.js';
 import { evaluateMarker, type MarkerEnvironment, parseMarker } from './markers.js';
 import type { Artifact } from './pip.js';
@@ -57,8 +59,16 @@ export async function readOwnLock(path: string): Promise<OwnLock | undefined> {
     if (!file) continue;
     const sha256 = ((file.hashes ?? {}) as Table).sha256;
     if (typeof file.url !== 'string' || typeof sha256 !== 'string') continue;
-    const filename = typeof file.name === 'string' ? file.name : decodeURIComponent(basename(new URL(file.url).pathname));
-    artifacts.push({ name: String(p.name), version: String(p.version), kind: p.wheels ? 'wheel' : 'sdist', url: file.url, sha256, filename, requested: tool.requested instanceof Array && tool.requested.includes(p.name) });
+    const filename = checkFileName(typeof file.name === 'string' ? file.name : decodeURIComponent(basename(new URL(file.url).pathname)), path);
+    artifacts.push({
+      name: String(p.name),
+      version: String(p.version),
+      kind: p.wheels ? 'wheel' : 'sdist',
+      url: stripCredentials(file.url),
+      sha256: checkSha256(sha256, `the sha256 of ${filename} in ${path}`),
+      filename,
+      requested: tool.requested instanceof Array && tool.requested.includes(p.name),
+    });
   }
   return { target: String(tool.target), python: String(tool.python), inputs: tool.inputs, artifacts };
 }
@@ -68,7 +78,7 @@ export async function writeOwnLock(path: string, lock: OwnLock, env: MarkerEnvir
   const packages = [...lock.artifacts]
     .sort((a, b) => a.name.localeCompare(b.name))
     .map((a) => {
-      const file = { name: a.filename, url: a.url, hashes: { sha256: a.sha256 } };
+      const file = { name: a.filename, url: stripCredentials(a.url), hashes: { sha256: a.sha256 } };
       return { name: a.name, version: a.version, ...(a.kind === 'wheel' ? { wheels: [file] } : { sdist: file }) };
     });
   const doc = {
@@ -118,8 +128,8 @@ function fileOf(t: Table, lockFile: string, hashKey: 'pylock' | 'uv'): { url: st
   if (hashKey === 'pylock') sha256 = ((t.hashes ?? {}) as Table).sha256 as string | undefined;
   else if (typeof t.hash === 'string' && t.hash.startsWith('sha256:')) sha256 = t.hash.slice(7);
   if (!url || !sha256) throw new UserError(`${lockFile} lists a file without a URL and sha256 (${JSON.stringify(t).slice(0, 120)})`, 'pyseal needs every locked file pinned by sha256');
-  const filename = typeof t.name === 'string' ? t.name : decodeURIComponent(basename(new URL(url).pathname));
-  return { url, sha256, filename };
+  const filename = checkFileName(typeof t.name === 'string' ? t.name : decodeURIComponent(basename(new URL(url).pathname)), lockFile);
+  return { url: stripCredentials(url), sha256: checkSha256(sha256, `the sha256 of ${filename} in ${lockFile}`), filename };
 }
 
 function choose(name: string, version: string, wheels: ReturnType<typeof fileOf>[], sdist: ReturnType<typeof fileOf> | undefined, sel: Selection, lockFile: string): Artifact {

@@ -16,6 +16,7 @@ import { basename, join, relative, resolve } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 
 import { type BuildCache, CACHE_LAYOUT, publishDir } from './cache.js';
+import type { Credentials } from './credentials.js';
 import { native, UserError } from './errors.js';
 import { fetchArtifacts } from './fetch.js';
 import { nativeAddon } from './native.js';
@@ -46,6 +47,8 @@ export interface BuildContext {
   index: IndexOptions;
   cache: BuildCache;
   reporter: Reporter;
+  /** For private indexes: sent with downloads to the hosts they belong to. */
+  credentials: Credentials;
   /** Re-resolve build requirements even when a cached environment exists. */
   upgrade: boolean;
 }

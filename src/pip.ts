@@ -15,6 +15,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { UserError } from './errors.js';
+import { checkFileName, checkSha256 } from './artifact.js';
+import { Credentials, redact, redactAll, stripCredentials } from './credentials.js';
 import { downloadError, fetchText } from './fetch.js';
 import { CLEAN_PYTHON_ENV, runCaptured } from './process.js';
 import { abiTag, normalizeName, type PythonVersion } from './tags.js';
@@ -121,21 +123,24 @@ function manylinuxFloor(target: Target): number | undefined {
 function artifactOf(item: ReportItem): Artifact {
   const info = item.download_info;
   const name = normalizeName(item.metadata.name);
+  // Credentials never go into a lock or an executable; downloads get them
+  // from the index settings (pip's report shows them as `****` anyway).
+  const url = stripCredentials(info.url);
   if (info.vcs_info || info.dir_info) {
     throw new UserError(
-      `${item.metadata.name} comes from ${info.url}, a ${info.vcs_info ? 'version control' : 'directory'} requirement pyseal cannot lock by hash`,
+      `${item.metadata.name} comes from ${url}, a ${info.vcs_info ? 'version control' : 'directory'} requirement pyseal cannot lock by hash`,
       'build a wheel of it first and pass it with --wheel, or publish it to an index',
     );
   }
   const hashes = info.archive_info?.hashes ?? {};
   const sha256 = hashes.sha256 ?? (info.archive_info?.hash?.startsWith('sha256=') ? info.archive_info.hash.slice(7) : undefined);
-  const filename = decodeURIComponent(new URL(info.url).pathname.split('/').pop() ?? '');
+  const filename = checkFileName(decodeURIComponent(new URL(url).pathname.split('/').pop() ?? ''), url);
   return {
     name,
     version: item.metadata.version,
     kind: filename.endsWith('.whl') ? 'wheel' : 'sdist',
-    url: info.url,
-    sha256: sha256 ?? '',
+    url,
+    sha256: sha256 === undefined ? '' : checkSha256(sha256, `the sha256 pip reported for ${url}`),
     filename,
     requested: Boolean(item.requested),
   };
@@ -156,10 +161,13 @@ async function diagnose(output: string, req: ResolveRequest): Promise<UserError>
     const name = /^[A-Za-z0-9._-]+/.exec(requirement)?.[0] ?? requirement;
     const found = await probeIndexes(name, req.index);
     if (found.kind === 'unreachable') {
-      return new UserError(`cannot reach the package index ${found.url}: ${found.detail}`, 'check --index-url / --extra-index-url, or the HTTPS_PROXY / NO_PROXY settings');
+      return new UserError(`cannot reach the package index ${redact(found.url)}: ${found.detail}`, 'check --index-url / --extra-index-url, or the HTTPS_PROXY / NO_PROXY settings');
+    }
+    if (found.kind === 'denied') {
+      return new UserError(`the package index ${redact(found.url)} wants credentials (HTTP ${found.status})`, 'put the user and password in the index URL (https://user:pass@host/simple) or in ~/.netrc');
     }
     if (found.kind === 'unknown') {
-      return new UserError(`no package named ${name} on ${found.urls.join(' or ')}`, 'check the name, or add the index that has it with --index-url / --extra-index-url / --find-links');
+      return new UserError(`no package named ${name} on ${found.urls.map(redact).join(' or ')}`, 'check the name, or add the index that has it with --index-url / --extra-index-url / --find-links');
     }
     const tags = req.host ? `this machine's tags up to the target's floor (${req.target.platformTags(false)[0]})` : `${abiTag(req.version)} on ${req.target.platformTags(false).slice(0, 2).join(', ')}, ...`;
     if (!versions || versions === 'none') {
@@ -173,22 +181,28 @@ async function diagnose(output: string, req: ResolveRequest): Promise<UserError>
   const conflict = lines.find((l) => /conflict|ResolutionImpossible/i.test(l));
   if (conflict) {
     const detail = lines.filter((l) => /depends on|requested/.test(l)).slice(0, 3).join('; ');
-    return new UserError(`the requirements conflict: ${detail || conflict}`, 'loosen the version constraints that disagree');
+    return new UserError(`the requirements conflict: ${redactAll(detail || conflict)}`, 'loosen the version constraints that disagree');
   }
-  const message = errors.at(-1) ?? lines.at(-1) ?? 'pip failed without saying why';
+  const message = redactAll(errors.at(-1) ?? lines.at(-1) ?? 'pip failed without saying why');
   return new UserError(`resolving the dependencies failed: ${message}`, 'run again with PYSEAL_DEBUG=1 to see pip\'s output');
 }
 
-type Probe = { kind: 'found'; files: string[] } | { kind: 'unknown'; urls: string[] } | { kind: 'unreachable'; url: string; detail: string };
+type Probe =
+  | { kind: 'found'; files: string[] }
+  | { kind: 'unknown'; urls: string[] }
+  | { kind: 'unreachable'; url: string; detail: string }
+  | { kind: 'denied'; url: string; status: number };
 
 /** Looks the project up on each index (PEP 691 JSON or PEP 503 HTML). */
 async function probeIndexes(name: string, index: IndexOptions): Promise<Probe> {
   if (index.noIndex) return { kind: 'unknown', urls: index.findLinks.length ? index.findLinks : ['the --find-links locations'] };
-  const indexes = [index.indexUrl ?? DEFAULT_INDEX, ...index.extraIndexUrls];
+  const indexes = [index.indexUrl ?? process.env.PIP_INDEX_URL ?? DEFAULT_INDEX, ...index.extraIndexUrls];
+  const credentials = Credentials.from(index);
   for (const base of indexes) {
     const url = `${base.replace(/\/+$/, '')}/${normalizeName(name)}/`;
     try {
-      const res = await fetchText(url, { accept: 'application/vnd.pypi.simple.v1+json, text/html;q=0.1', attempts: 1 });
+      const res = await fetchText(url, { accept: 'application/vnd.pypi.simple.v1+json, text/html;q=0.1', attempts: 1, credentials });
+      if (res.status === 401 || res.status === 403) return { kind: 'denied', url: base, status: res.status };
       if (res.status === 200) {
         const files = res.contentType.includes('json')
           ? ((JSON.parse(res.text) as { files?: { filename: string }[] }).files ?? []).map((f) => f.filename)
