@@ -156,17 +156,20 @@ describe('a lazy executable', () => {
     try {
       const r = await run(exe, home, { PYSEAL_PYTHON_MIRROR: broken.mirror, PYSEAL_INDEX_MIRROR: broken.url('/') });
       expectUserError(r, /cannot download .*\(cpython-3\.\d+\.\d+\): /);
-      expect(partialSize(home)).toBe(5_000_000);
       expect(names(join(home, 'envs'))).toEqual([]);
     } finally {
       await broken.close();
     }
+    // What arrived before the reset (a reset may discard the last bytes in flight).
+    const saved = partialSize(home);
+    expect(saved).toBeGreaterThan(1_000_000);
+    expect(saved).toBeLessThanOrEqual(5_000_000);
     const good = await mirror();
     try {
       const r = await run(exe, home, { PYSEAL_PYTHON_MIRROR: good.mirror, PYSEAL_INDEX_MIRROR: good.url('/') });
       expect(r.stderr).toBe('');
       expect(r.stdout).toBe(EXPECTED);
-      expect(good.requests.find((q) => q.path.startsWith('/pbs/'))?.range).toBe('bytes=5000000-');
+      expect(good.requests.find((q) => q.path.startsWith('/pbs/'))?.range).toBe(`bytes=${saved}-`);
       expect(names(join(home, 'downloads'))).toEqual([]);
     } finally {
       await good.close();
