@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { UserError } from './errors.js';
 import { compareVersions, isPrerelease, parseVersion, type Version } from './pep440.js';
 import { PACKAGE_ROOT } from './stub.js';
-import type { Target } from './targets.js';
+import type { Target } from './targets/index.js';
 
 export type Flavor = 'install_only_stripped' | 'install_only';
 /** `freethreaded`: the PEP 703 build without the GIL (`python3.14t`, wheel ABI `cp314t`). */

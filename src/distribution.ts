@@ -17,7 +17,7 @@ import { fetchToCache, isHttpUrl } from './fetch.js';
 import { nativeAddon, type BlobHash } from './native.js';
 import type { Reporter } from './progress.js';
 import type { PythonVersion } from './tags.js';
-import type { Target } from './targets.js';
+import type { Target } from './targets/index.js';
 
 export interface Distribution extends PythonVersion {
   /** Local path of the archive. */

@@ -5,5 +5,5 @@ export { UserError } from './errors.js';
 export { formatInspection, inspect } from './inspect.js';
 export type { BlobRecord, Inspection, Manifest, WheelInfo } from './manifest.js';
 export { Reporter } from './progress.js';
-export { hostTriple, resolveTarget, type Target, TARGETS } from './targets.js';
+export { hostTriple, resolveTarget, type Target, TARGETS } from './targets/index.js';
 export { VERSION } from './version.js';

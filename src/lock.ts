@@ -17,8 +17,8 @@ import { stripCredentials } from './credentials.js';
 import { UserError } from './errors.js';
 import { evaluateMarker, type MarkerEnvironment, parseMarker } from './markers.js';
 import type { Artifact } from './pip.js';
-import { incompatibility, normalizeName, parseWheelName, type PythonVersion } from './tags.js';
-import type { Target } from './targets.js';
+import { normalizeName, parseWheelName, type PythonVersion, wheelRank } from './tags.js';
+import type { Target } from './targets/index.js';
 import { VERSION } from './version.js';
 
 /** Bumped when pyseal's own use of the lock changes meaning. */
@@ -111,15 +111,13 @@ export interface Selection {
   host: boolean;
 }
 
-/** The best wheel of a package for the target, or undefined. */
-function pickWheel(files: { url: string; sha256: string; filename: string }[], sel: Selection) {
-  const tags = sel.target.platformTags(sel.host);
-  const rank = (filename: string) => {
-    const w = parseWheelName(filename);
-    if (!w || incompatibility(w, sel.python, tags)) return Infinity;
-    return Math.min(...w.platformTags.map((p) => (p === 'any' ? tags.length : tags.indexOf(p))).filter((i) => i >= 0));
-  };
-  return files.map((f) => ({ f, r: rank(f.filename) })).filter((x) => x.r !== Infinity).sort((a, b) => a.r - b.r)[0]?.f;
+/** The best wheel of a package for the target (as an installer would pick it), or undefined. */
+export function pickWheel<F extends { filename: string }>(files: F[], python: PythonVersion, platformTags: readonly string[]): F | undefined {
+  const ranked = files.map((f) => {
+    const w = parseWheelName(f.filename);
+    return { f, r: w ? wheelRank(w, python, platformTags) : undefined };
+  });
+  return ranked.filter((x) => x.r !== undefined).sort((a, b) => a.r! - b.r!)[0]?.f;
 }
 
 function fileOf(t: Table, lockFile: string, hashKey: 'pylock' | 'uv'): { url: string; sha256: string; filename: string } {
@@ -133,7 +131,7 @@ function fileOf(t: Table, lockFile: string, hashKey: 'pylock' | 'uv'): { url: st
 }
 
 function choose(name: string, version: string, wheels: ReturnType<typeof fileOf>[], sdist: ReturnType<typeof fileOf> | undefined, sel: Selection, lockFile: string): Artifact {
-  const wheel = pickWheel(wheels, sel);
+  const wheel = pickWheel(wheels, sel.python, sel.target.platformTags(sel.host));
   if (wheel) return { name: normalizeName(name), version, kind: 'wheel', ...wheel, requested: false };
   if (sdist && sel.host) return { name: normalizeName(name), version, kind: 'sdist', ...sdist, requested: false };
   throw new UserError(

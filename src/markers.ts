@@ -7,7 +7,7 @@
 import { UserError } from './errors.js';
 import { parseSpecifier, parseVersion, specifierContains } from './pep440.js';
 import { normalizeName } from './tags.js';
-import type { Os, Target } from './targets.js';
+import type { Os, Target } from './targets/index.js';
 
 const STRING_VARIABLES = [
   'os_name',

@@ -24,7 +24,7 @@ import { type IndexOptions, resolveWithPip } from './pip.js';
 import { CLEAN_PYTHON_ENV, lastLine, runCaptured } from './process.js';
 import type { Reporter } from './progress.js';
 import type { PythonVersion } from './tags.js';
-import type { Target } from './targets.js';
+import type { Target } from './targets/index.js';
 
 export interface BuildSystem {
   requires: string[];

@@ -20,7 +20,7 @@ import { Credentials, redact, redactAll, stripCredentials } from './credentials.
 import { downloadError, fetchText } from './fetch.js';
 import { CLEAN_PYTHON_ENV, runCaptured } from './process.js';
 import { abiTag, normalizeName, type PythonVersion } from './tags.js';
-import type { Target } from './targets.js';
+import type { Target } from './targets/index.js';
 
 export interface IndexOptions {
   indexUrl?: string;
@@ -159,7 +159,7 @@ async function diagnose(output: string, req: ResolveRequest): Promise<UserError>
     const requirement = notFound[1]!;
     const versions = notFound[2]?.trim();
     const name = /^[A-Za-z0-9._-]+/.exec(requirement)?.[0] ?? requirement;
-    const found = await probeIndexes(name, req.index);
+    const found = await indexProbe(name, req.index);
     if (found.kind === 'unreachable') {
       return new UserError(`cannot reach the package index ${redact(found.url)}: ${found.detail}`, 'check --index-url / --extra-index-url, or the HTTPS_PROXY / NO_PROXY settings');
     }
@@ -187,14 +187,14 @@ async function diagnose(output: string, req: ResolveRequest): Promise<UserError>
   return new UserError(`resolving the dependencies failed: ${message}`, 'run again with PYSEAL_DEBUG=1 to see pip\'s output');
 }
 
-type Probe =
+export type Probe =
   | { kind: 'found'; files: string[] }
   | { kind: 'unknown'; urls: string[] }
   | { kind: 'unreachable'; url: string; detail: string }
   | { kind: 'denied'; url: string; status: number };
 
-/** Looks the project up on each index (PEP 691 JSON or PEP 503 HTML). */
-async function probeIndexes(name: string, index: IndexOptions): Promise<Probe> {
+/** Looks the project up on each index (PEP 691 JSON or PEP 503 HTML), to tell "unknown", "unreachable" and "no fitting file" apart. */
+export async function indexProbe(name: string, index: IndexOptions): Promise<Probe> {
   if (index.noIndex) return { kind: 'unknown', urls: index.findLinks.length ? index.findLinks : ['the --find-links locations'] };
   const indexes = [index.indexUrl ?? process.env.PIP_INDEX_URL ?? DEFAULT_INDEX, ...index.extraIndexUrls];
   const credentials = Credentials.from(index);

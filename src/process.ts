@@ -8,7 +8,10 @@ import { UserError } from './errors.js';
 
 export interface Captured {
   code: number | null;
+  /** stdout and stderr, interleaved as they came. */
   output: string;
+  /** stdout alone. */
+  stdout: string;
 }
 
 /** The environment a distribution's Python must not inherit from the user's. */
@@ -30,26 +33,35 @@ export function runCaptured(
     onOutput?: (text: string) => void;
     /** Stops the command (SIGTERM); the promise then rejects with the AbortError. */
     signal?: AbortSignal;
+    /** Written to the command's stdin (otherwise stdin is empty). */
+    input?: string;
+    /** Not even under PYSEAL_DEBUG: a probe (a version) rather than a step of the build. */
+    quiet?: boolean;
   },
 ): Promise<Captured> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, {
       cwd: opts.cwd,
       env: { ...process.env, ...opts.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
       ...(opts.signal ? { signal: opts.signal, killSignal: 'SIGTERM' as const } : {}),
     });
     let output = '';
+    let stdout = '';
     const collect = (d: Buffer) => {
       const text = d.toString();
       output += text;
       opts.onOutput?.(text);
-      if (process.env.PYSEAL_DEBUG) process.stderr.write(d);
+      if (process.env.PYSEAL_DEBUG && !opts.quiet) process.stderr.write(d);
     };
-    child.stdout.on('data', collect);
-    child.stderr.on('data', collect);
+    child.stdout!.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      collect(d);
+    });
+    child.stderr!.on('data', collect);
+    if (opts.input !== undefined) child.stdin?.end(opts.input);
     child.on('error', (err) => reject(err.name === 'AbortError' ? err : opts.cannotStart(err)));
-    child.on('close', (code) => resolve({ code, output }));
+    child.on('close', (code) => resolve({ code, output, stdout }));
   });
 }
 

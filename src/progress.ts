@@ -52,6 +52,16 @@ export class Reporter {
   note(text: string): void {
     if (this.interactive) this.stream.write(`${text}\n`);
   }
+
+  /** Something done on the user's behalf (a Rust target added): always shown. */
+  say(text: string): void {
+    this.stream.write(`pyseal: ${text}\n`);
+  }
+
+  /** Something the user should know about the result (a fallback taken): always shown. */
+  warn(text: string): void {
+    this.stream.write(`warning: ${text}\n`);
+  }
 }
 
 export function formatBytes(n: number): string {

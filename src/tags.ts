@@ -85,3 +85,36 @@ export function incompatibility(wheel: WheelName, python: PythonVersion, platfor
   if (!platformOk) reasons.push(`not for this target's platform`);
   return reasons.join(' and ');
 }
+
+/**
+ * How well a wheel fits, lower is better, in the order installers prefer
+ * (packaging's `sys_tags`, which uv follows): the interpreter and ABI first
+ * (`cp312-cp312`, then `cp312-abi3`, `cp311-abi3`, ..., then `cp312-none`,
+ * `py312`, `py3`), the platform second (best first in `platformTags`, `any`
+ * last). `undefined` when the wheel does not fit at all.
+ */
+export function wheelRank(wheel: WheelName, python: PythonVersion, platformTags: readonly string[]): number | undefined {
+  if (incompatibility(wheel, python, platformTags)) return undefined;
+  const cp = `cp${python.major}${python.minor}`;
+  const interpreterRank = (py: string, abi: string): number => {
+    if (abi === abiTag(python) && py === cp) return 0;
+    if (abi === 'abi3') return 1 + (python.minor - Number(py.slice(3)));
+    if (abi === 'none' && py === cp) return 100;
+    if (abi === 'none' && py === `py${python.major}${python.minor}`) return 101;
+    if (abi === 'none' && py === `py${python.major}`) return 102;
+    if (abi === 'none') return 103 + (python.minor - Number(py.slice(3) || 0));
+    return 1000;
+  };
+  let best = Infinity;
+  for (const py of wheel.pythonTags) {
+    for (const abi of wheel.abiTags) {
+      if (!interpreterFits(py, abi, python)) continue;
+      for (const platform of wheel.platformTags) {
+        const p = platform === 'any' ? platformTags.length : platformTags.indexOf(platform);
+        if (p < 0) continue;
+        best = Math.min(best, interpreterRank(py, abi) * 10_000 + p);
+      }
+    }
+  }
+  return Number.isFinite(best) ? best : undefined;
+}
