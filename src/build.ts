@@ -24,16 +24,19 @@ import { Credentials, redact } from './credentials.js';
 import { type BlobRecord, MANIFEST_SCHEMA, type Manifest, type UrlSource } from './manifest.js';
 import { type BlobSource, nativeAddon } from './native.js';
 import { buildWheel, type HostPython, isBuildable } from './pep517.js';
+import { CLEAN_PYTHON_ENV, runCaptured } from './process.js';
 import { Reporter } from './progress.js';
 import { type Requirements, type ResolveContext, resolveDependencies } from './resolve.js';
 import type { Artifact } from './pip.js';
 import { type StagedWheel, stageWheels, WHEEL_MTIME } from './stage.js';
 import { ensureStub, type Stub } from './stub.js';
 import { abiTag, incompatibility, normalizeName, parseWheelName } from './tags.js';
-import { isHost, resolveTarget, type Target } from './targets.js';
+import { isHost, resolveTarget, resolveTargets, type Target } from './targets/index.js';
 import { VERSION } from './version.js';
 
 export interface BuildOptions extends BuildFlags {
+  /** Name the default output `<app>-<target>` even for this machine (several targets at once). */
+  targetInName?: boolean;
   /** The project directory (holds pyproject.toml, if any). Default: cwd. */
   projectDir?: string;
   /** Build cache root. Default: $PYSEAL_BUILD_CACHE or the platform cache dir. */
@@ -56,6 +59,23 @@ export interface BuildResult {
   compressedBlobs: number;
   /** Milliseconds per step, and in all (`total`). */
   timings: Record<string, number>;
+}
+
+/**
+ * `--target` naming several targets (a list, `all-linux`, `all`): one build
+ * per target, one after another, sharing every cache; each executable goes to
+ * `DIR/dist/<app>-<target>`. The first failure stops the rest.
+ */
+export async function buildTargets(options: BuildOptions = {}): Promise<BuildResult[]> {
+  const config = await loadConfig(options.projectDir ?? '.', options);
+  const targets = resolveTargets(config.target);
+  if (targets.length === 1) return [await build({ ...options, target: targets[0]!.triple })];
+  if (config.out) {
+    throw new UserError(`--out names one file, but ${targets.length} targets are to be built`, 'leave --out out: each executable goes to DIR/dist/<app>-<target>', 2);
+  }
+  const results: BuildResult[] = [];
+  for (const target of targets) results.push(await build({ ...options, target: target.triple, targetInName: true }));
+  return results;
 }
 
 export async function build(options: BuildOptions = {}): Promise<BuildResult> {
@@ -95,14 +115,18 @@ async function buildWith(options: BuildOptions, signal: AbortSignal): Promise<Bu
   stubPromise.catch(() => {}); // awaited below; avoid an unhandled rejection meanwhile
 
   const dist = await time('distribution', targetDistribution(config, plan, target, cache, reporter));
-  const { inputs, lockFile, resolvedNothing } = await time('dependencies', gatherWheels(config, plan, dist, target, cache, reporter));
+  // A CPython this machine can run (for pip, uv, build backends and
+  // byte-compiling), found once and only when needed.
+  let hostPromise: Promise<HostPython> | undefined;
+  const hostPy = () => (hostPromise ??= hostPython(config, plan, dist, target, cache, reporter));
+  const { inputs, lockFile, resolvedNothing } = await time('dependencies', gatherWheels(config, plan, dist, target, hostPy, cache, reporter));
   checkTags(inputs.map((i) => i.path), dist, target);
 
   // Every wheel is installed (RECORD-checked) and byte-compiled here, once per
   // wheel and Python, even one a lazy executable fetches: a broken wheel
   // fails the build, not the user's first run.
   const hashed = await Promise.all(inputs.map(async (i) => ({ ...i, sha256: await native(() => nativeAddon().sha256File(i.path)) })));
-  const compileWith = config.compile && targetIsHost ? join(dist.root, dist.interpreter) : undefined;
+  const compileWith = config.compile ? await compiler(dist, target, hostPy, reporter) : undefined;
   const staged = await time('stage', stageWheels(hashed, dist, compileWith ? { compileWith } : {}, cache, reporter));
   const wheels: Wheel[] = staged.map((s, i) => ({ ...hashed[i]!, ...s }));
   checkDuplicates(wheels);
@@ -131,7 +155,7 @@ async function buildWith(options: BuildOptions, signal: AbortSignal): Promise<Bu
       continue;
     }
     const size = (await stat(w.path)).size;
-    const url = where === 'url' ? w.artifact!.url : await host(w.path, basename(w.path), config.blobs!);
+    const url = where === 'url' ? w.artifact!.url : await hostFile(w.path, basename(w.path), config.blobs!);
     const mirror = where === 'url' ? { mirror: { kind: 'index' as const, path: new URL(url).pathname.replace(/^\/+/, '') } } : {};
     // The writer names a fetched wheel's blob after the wheel's hash.
     blobs.push({ record: { sha256: '', kind: 'wheel', name: blobName, size }, url: { url, sha256: w.sha256, size, ...mirror } });
@@ -153,7 +177,8 @@ async function buildWith(options: BuildOptions, signal: AbortSignal): Promise<Bu
     ...(config.compileFetched ? { compile_fetched: true } : {}),
     blobs: blobs.map((b) => ({ ...b.record, source: b.url ? { url: b.url } : { payload: { offset: 0, length: 0 } } })),
   };
-  const out = config.out ?? join(config.projectDir, 'dist', `${name}${targetIsHost ? '' : `-${target.triple}`}${target.exeSuffix}`);
+  const suffix = targetIsHost && !options.targetInName ? '' : `-${target.triple}`;
+  const out = config.out ?? join(config.projectDir, 'dist', `${name}${suffix}${target.exeSuffix}`);
   await time('write', native(() => nativeAddon().writeExecutable(stub.path, manifest, blobFiles, out)));
 
   const inspection = nativeAddon().inspectExecutable(out);
@@ -236,11 +261,11 @@ function stdlibDir(dist: Distribution, target: Target): string {
  * The wheels that go in: given ones, the project's own (PEP 517), and the
  * dependencies (from the lock, a user's lock file, or pip).
  */
-async function gatherWheels(config: Config, plan: Plan, dist: Distribution, target: Target, cache: BuildCache, reporter: Reporter) {
+async function gatherWheels(config: Config, plan: Plan, dist: Distribution, target: Target, host: () => Promise<HostPython>, cache: BuildCache, reporter: Reporter) {
   const { wheels: explicitWheels, buildProject } = plan;
   if (!plan.resolving) return { inputs: explicitWheels.map((path) => ({ path })), resolvedNothing: false };
   const ctx: ResolveContext = {
-    host: await hostPython(config, plan, dist, target, cache, reporter),
+    host: await host(),
     index: config.index,
     cache,
     reporter,
@@ -249,6 +274,7 @@ async function gatherWheels(config: Config, plan: Plan, dist: Distribution, targ
     target,
     targetIsHost: isHost(target),
     pythonVersion: dist.version,
+    ...(dist.freethreaded ? { freethreaded: true } : {}),
   };
   const wheelFiles = [...explicitWheels];
   let appWheel: Requirements['appWheel'];
@@ -300,7 +326,7 @@ async function pythonBlob(dist: Distribution, lazy: boolean, blobs: Config['blob
   const record = { sha256: dist.blob.sha256, kind: 'python' as const, name: `cpython-${dist.version}`, size: dist.blob.size };
   const origin = dist.origin && fetchable(dist.origin.url) ? dist.origin : undefined;
   if (lazy && (origin || blobs)) {
-    const url = origin?.url ?? (await host(dist.archive, basename(dist.archive), blobs!));
+    const url = origin?.url ?? (await hostFile(dist.archive, basename(dist.archive), blobs!));
     const mirror = origin?.mirrorPath ? { mirror: { kind: 'python' as const, path: origin.mirrorPath } } : {};
     return { record, url: { url, sha256: dist.archiveSha256, size: dist.archiveSize, ...mirror } };
   }
@@ -308,7 +334,7 @@ async function pythonBlob(dist: Distribution, lazy: boolean, blobs: Config['blob
 }
 
 /** Copies a file into --blobs-dir (temp file, then rename) and returns its URL under --blobs-url. */
-async function host(file: string, name: string, blobs: { dir: string; url: string }): Promise<string> {
+async function hostFile(file: string, name: string, blobs: { dir: string; url: string }): Promise<string> {
   await mkdir(blobs.dir, { recursive: true });
   const tmp = join(blobs.dir, `.${name}.tmp-${process.pid}`);
   await copyFile(file, tmp);
@@ -355,16 +381,59 @@ async function catalogDistribution(config: Config, catalog: Catalog, entry: Cata
   return prepareDistribution({ location: url, sha256: entry.sha256, hint, mirrorPath, credentials: Credentials.from(config.index) }, target, cache, reporter);
 }
 
-/** A CPython this machine can run, to build wheels and run pip: the target's own when it is the host. */
+/**
+ * A CPython this machine can run, to build wheels, run pip or uv, and
+ * byte-compile: --host-python when given; the target's own when it is this
+ * machine; else the catalog's build of the same version for this machine.
+ */
 async function hostPython(config: Config, plan: Plan, dist: Distribution, target: Target, cache: BuildCache, reporter: Reporter): Promise<HostPython> {
   const host = resolveTarget();
+  if (config.hostPython) return describeHostPython(config.hostPython, host);
   let hostDist = dist;
   if (target.triple !== host.triple) {
     const catalog = plan.python?.catalog ?? loadCatalog(config.pythonCatalog);
     const entry = findPython(catalog, `${dist.version}${dist.freethreaded ? 't' : ''}`, host);
     hostDist = await catalogDistribution(config, catalog, entry, cache, reporter, host);
   }
-  return { python: join(hostDist.root, hostDist.interpreter), version: hostDist.version, major: hostDist.major, minor: hostDist.minor, target: host };
+  return {
+    python: join(hostDist.root, hostDist.interpreter),
+    version: hostDist.version,
+    major: hostDist.major,
+    minor: hostDist.minor,
+    ...(hostDist.freethreaded ? { freethreaded: true } : {}),
+    target: host,
+  };
+}
+
+/** `--host-python PATH`, asked for its version (and build) by running it. */
+async function describeHostPython(python: string, host: Target): Promise<HostPython> {
+  const script = 'import sys, sysconfig; print("%d.%d.%d" % sys.version_info[:3], int(bool(sysconfig.get_config_var("Py_GIL_DISABLED"))))';
+  const r = await runCaptured(python, ['-I', '-c', script], {
+    env: CLEAN_PYTHON_ENV,
+    cannotStart: (err) => new UserError(`--host-python ${python} cannot be run: ${err.message}`, 'point --host-python at a CPython interpreter of this machine'),
+  });
+  const m = /^(\d+)\.(\d+)\.(\d+) ([01])$/m.exec(r.stdout);
+  if (r.code !== 0 || !m) throw new UserError(`--host-python ${python} is not a working CPython`, 'point --host-python at a CPython interpreter of this machine');
+  return { python, version: `${m[1]}.${m[2]}.${m[3]}`, major: Number(m[1]), minor: Number(m[2]), ...(m[4] === '1' ? { freethreaded: true } : {}), target: host };
+}
+
+/**
+ * The interpreter that byte-compiles the wheels: the distribution's own on
+ * this machine; for another target, a host CPython of the same minor version
+ * and build (pycs depend on nothing else), or none, said in one line: the
+ * executable then compiles modules on first import.
+ */
+async function compiler(dist: Distribution, target: Target, host: () => Promise<HostPython>, reporter: Reporter): Promise<string | undefined> {
+  if (isHost(target)) return join(dist.root, dist.interpreter);
+  const found = await host().catch((err: unknown) => {
+    if (err instanceof UserError) return err;
+    throw err;
+  });
+  const fits = !(found instanceof UserError) && found.major === dist.major && found.minor === dist.minor && Boolean(found.freethreaded) === Boolean(dist.freethreaded);
+  if (fits) return found.python;
+  const why = found instanceof UserError ? found.message : `the host Python is ${found.version}${found.freethreaded ? 't' : ''}`;
+  reporter.warn(`not byte-compiling for ${target.triple}: no CPython ${dist.major}.${dist.minor}${dist.freethreaded ? 't' : ''} that runs here (${why}); pass --host-python PATH for faster first imports`);
+  return undefined;
 }
 
 /** The project's own lock, when it has one: uv.lock, or a PEP 751 pylock.toml. */

@@ -6,12 +6,13 @@
 import { relative, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
-import { build, type BuildResult } from './build.js';
+import { type BuildResult, buildTargets } from './build.js';
 import { listPythons, loadCatalog } from './catalog.js';
 import { UserError } from './errors.js';
 import { formatInspection, inspect, printable } from './inspect.js';
 import { formatBytes, Reporter } from './progress.js';
-import { resolveTarget } from './targets.js';
+import { resolveTarget, resolveTargets } from './targets/index.js';
+import { prepareToolchain } from './toolchain/index.js';
 import { VERSION } from './version.js';
 
 const MAIN_HELP = `pyseal ${VERSION}: one self-bootstrapping executable per Python app, release and target
@@ -22,6 +23,7 @@ Commands:
   build [DIR]    build an executable from DIR (default: .) and the flags given
   inspect EXE    show what an executable carries
   python list    show the CPython versions pyseal's catalog offers for a target
+  toolchain      fetch and check what building for targets needs (zig, cargo-zigbuild, uv, Rust targets)
 
 Options:
   -h, --help     show help (also: pyseal <command> --help)
@@ -69,7 +71,8 @@ Output:
   --module NAME               run \`python -m NAME\` with the user's arguments
   --out FILE                  where to write the executable (default: DIR/dist/<app>)
   --level N                   zstd level, 1-22 (default: 19)
-  --target TRIPLE             target triple (default: this machine)
+  --target TRIPLE             target triple, a comma-separated list, or all-linux / all (default: this machine)
+  --host-python PATH          a CPython of this machine, to resolve, build and byte-compile for other targets
   --self-command WORD         first argument that opens the management commands (default: self)
   --no-compile                do not byte-compile the wheels
   --json                      print one JSON object describing the build on stdout
@@ -89,6 +92,21 @@ Options:
   --python-catalog FILE   a private catalog instead of pyseal's
   --json                  print the list as JSON
   -h, --help              show this help
+`;
+
+const TOOLCHAIN_HELP = `Usage: pyseal toolchain [--target TRIPLE] [--json]
+
+Makes sure this machine has what building for the targets needs, fetching
+what it lacks, and shows where each piece is: zig and cargo-zigbuild (they
+link launcher stubs for every target), uv (it resolves dependencies for other
+targets), and the Rust standard library for each target (added with rustup).
+Builds do the same on first need; this does it ahead of time, e.g. on a CI
+runner.
+
+Options:
+  --target TRIPLE   a triple, a comma-separated list, all-linux or all (default: this machine)
+  --json            print what was found as JSON
+  -h, --help        show this help
 `;
 
 const INSPECT_HELP = `Usage: pyseal inspect EXE [--json]
@@ -127,6 +145,7 @@ const BUILD_OPTIONS = {
   out: { type: 'string' },
   level: { type: 'string' },
   target: { type: 'string' },
+  'host-python': { type: 'string' },
   'self-command': { type: 'string' },
   'no-compile': { type: 'boolean' },
   json: { type: 'boolean' },
@@ -163,7 +182,7 @@ async function runBuild(args: string[]): Promise<number> {
     level = Number(values.level);
     if (!/^\d+$/.test(values.level)) throw new UserError(`--level ${values.level} is not a number`, 'use a zstd level from 1 to 22', 2);
   }
-  const result = await build({
+  const results = await buildTargets({
     projectDir: positionals[0] ?? '.',
     mode: values.mode as 'embedded' | 'lazy' | undefined,
     blobsDir: values['blobs-dir'],
@@ -191,18 +210,34 @@ async function runBuild(args: string[]): Promise<number> {
     out: values.out,
     level,
     target: values.target,
+    hostPython: values['host-python'],
     selfCommand: values['self-command'],
     compile: values['no-compile'] ? false : undefined,
     reporter: values.quiet || values.json ? new Reporter(process.stderr, false) : new Reporter(),
   });
-  if (values.json) {
-    process.stdout.write(`${JSON.stringify(buildSummary(result))}\n`);
+  const shown = (out: string) => {
+    const rel = relative(process.cwd(), out);
+    return rel && !rel.startsWith('..') ? rel : out;
+  };
+  if (results.length === 1) {
+    const result = results[0]!;
+    if (values.json) {
+      process.stdout.write(`${JSON.stringify(buildSummary(result))}\n`);
+      return 0;
+    }
+    const m = result.manifest;
+    process.stdout.write(`built ${shown(result.out)} (${formatBytes(result.size)}): ${m.app} ${m.version}, CPython ${m.python.version}, ${m.target}\n`);
     return 0;
   }
-  const m = result.manifest;
-  const rel = relative(process.cwd(), result.out);
-  const shown = rel && !rel.startsWith('..') ? rel : result.out;
-  process.stdout.write(`built ${shown} (${formatBytes(result.size)}): ${m.app} ${m.version}, CPython ${m.python.version}, ${m.target}\n`);
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify({ builds: results.map(buildSummary) })}\n`);
+    return 0;
+  }
+  const m = results[0]!.manifest;
+  const rows = results.map((r) => [r.manifest.target, `CPython ${r.manifest.python.version}`, formatBytes(r.size), shown(r.out)]);
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
+  const lines = rows.map((row) => `  ${row.map((c, i) => (i < row.length - 1 ? c.padEnd(widths[i]!) : c)).join('  ')}`);
+  process.stdout.write(`built ${results.length} executables of ${m.app} ${m.version}:\n${lines.join('\n')}\n`);
   return 0;
 }
 
@@ -231,6 +266,29 @@ function buildSummary(r: BuildResult) {
     compressedBlobs: r.compressedBlobs,
     timings: r.timings,
   };
+}
+
+async function runToolchain(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, { target: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, 'toolchain');
+  if (values.help) {
+    process.stdout.write(TOOLCHAIN_HELP);
+    return 0;
+  }
+  if (positionals.length > 0) throw new UserError(`toolchain takes no arguments, got ${positionals.join(' ')}`, 'usage: pyseal toolchain [--target TRIPLE] [--json]', 2);
+  const found = await prepareToolchain(resolveTargets(values.target), new Reporter());
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(found, null, 2)}\n`);
+    return 0;
+  }
+  const rows = [
+    ['zig', found.zig],
+    ['cargo-zigbuild', found.cargoZigbuild],
+    ['uv', found.uv ?? '(out of reach: pip resolves, with approximate markers)'],
+    ...Object.entries(found.rustTargets).map(([t, state]) => [`rust std ${t}`, state]),
+  ];
+  const width = Math.max(...rows.map((r) => r[0]!.length));
+  process.stdout.write(`${rows.map(([k, v]) => `${k!.padEnd(width)}  ${v}`).join('\n')}\n`);
+  return 0;
 }
 
 async function runPython(args: string[]): Promise<number> {
@@ -284,6 +342,8 @@ export async function main(argv: string[]): Promise<number> {
       return runInspect(rest);
     case 'python':
       return runPython(rest);
+    case 'toolchain':
+      return runToolchain(rest);
     case undefined:
     case 'help':
     case '-h':
@@ -295,7 +355,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(`pyseal ${VERSION}\n`);
       return 0;
     default:
-      throw new UserError(`unknown command ${JSON.stringify(command)}`, 'the commands are: build, inspect, python', 2);
+      throw new UserError(`unknown command ${JSON.stringify(command)}`, 'the commands are: build, inspect, python, toolchain', 2);
   }
 }
 

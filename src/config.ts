@@ -24,6 +24,7 @@ export interface BuildFlags {
   pythonCatalog?: string;
   distribution?: string;
   distributionSha256?: string;
+  hostPython?: string;
   from?: string[];
   requirements?: string[];
   lock?: string;
@@ -62,6 +63,8 @@ export interface Config
   index: IndexOptions;
   distribution?: string;
   distributionSha256?: string;
+  /** A CPython of this machine, for building, resolving and byte-compiling for other targets. */
+  hostPython?: string;
   script?: string;
   entry?: string;
   module?: string;
@@ -91,6 +94,7 @@ const KEYS = {
   'no-index': 'boolean',
   distribution: 'string',
   'distribution-sha256': 'string',
+  'host-python': 'string',
   wheels: 'string[]',
   'wheel-dirs': 'string[]',
   script: 'string',
@@ -199,6 +203,8 @@ export async function loadConfig(projectDir: string, flags: BuildFlags, cwd = pr
   if (distribution) config.distribution = distribution;
   const sha = flags.distributionSha256 ?? (fromToml('distribution-sha256') as string | undefined);
   if (sha) config.distributionSha256 = sha;
+  const hostPython = cliPath(flags.hostPython) ?? tomlPath(fromToml('host-python'));
+  if (hostPython) config.hostPython = hostPython;
   // What to run is one setting: a flag for any of them replaces all from the file.
   const runFlags = flags.script !== undefined || flags.entry !== undefined || flags.module !== undefined;
   const pick = (flag: string | undefined, key: 'script' | 'entry' | 'module') => (runFlags ? flag : (fromToml(key) as string | undefined));

@@ -21,8 +21,10 @@ import { nativeAddon } from './native.js';
 import { fetchArtifacts, isHttpUrl } from './fetch.js';
 import { buildWheel, type BuildContext } from './pep517.js';
 import { type Artifact, type IndexOptions, resolveWithPip } from './pip.js';
+import { findUv } from './toolchain/index.js';
+import { resolveWithUv, uvCacheDir } from './uv.js';
 import { normalizeName } from './tags.js';
-import type { Target } from './targets.js';
+import type { Target } from './targets/index.js';
 
 export interface Requirements {
   projectDir: string;
@@ -45,6 +47,8 @@ export interface ResolveContext extends BuildContext {
   targetIsHost: boolean;
   /** The target distribution's full version. */
   pythonVersion: string;
+  /** The target distribution is free-threaded (wheels need `cp3Xt`). */
+  freethreaded?: boolean;
 }
 
 export interface Resolved {
@@ -57,11 +61,11 @@ export interface Resolved {
 }
 
 export async function resolveDependencies(req: Requirements, ctx: ResolveContext): Promise<Resolved> {
-  const [major, minor] = ctx.pythonVersion.split('.').map(Number) as [number, number];
+  const [major, minor] = ctx.pythonVersion.split('.').map((n) => parseInt(n, 10)) as [number, number];
   const sel: Selection = {
     env: markerEnvironment(ctx.target, { version: ctx.pythonVersion }, req.extras),
     target: ctx.target,
-    python: { major, minor, version: ctx.pythonVersion },
+    python: { major, minor, version: ctx.pythonVersion, ...(ctx.freethreaded ? { freethreaded: true } : {}) },
     host: ctx.targetIsHost,
   };
   const lockFile = lockPath(req.projectDir, req.app, ctx.target);
@@ -85,18 +89,44 @@ export async function resolveDependencies(req: Requirements, ctx: ResolveContext
       const extras = req.extras.length ? `[${req.extras.join(',')}]` : '';
       requirements.unshift(`${req.appWheel.path}${extras}`);
     }
-    const task = ctx.reporter.task('resolving dependencies');
+    const task = ctx.reporter.task(`resolving dependencies for ${ctx.target.triple}`);
     try {
-      artifacts = await resolveWithPip({
-        python: ctx.host.python,
-        version: sel.python,
-        target: ctx.target,
-        host: ctx.targetIsHost,
-        requirements,
-        requirementFiles: req.requirementFiles,
-        index: req.index,
-        cwd: process.cwd(),
-      });
+      const pip = () =>
+        resolveWithPip({
+          python: ctx.host.python,
+          version: sel.python,
+          target: ctx.target,
+          host: ctx.targetIsHost,
+          requirements,
+          requirementFiles: req.requirementFiles,
+          index: req.index,
+          cwd: process.cwd(),
+        });
+      // This machine: pip, as on the user's machine (sdists allowed, markers
+      // exact). Another target: uv, whose markers are the target's.
+      const uv = ctx.targetIsHost ? undefined : await findUv(ctx.reporter);
+      if (ctx.targetIsHost) artifacts = await pip();
+      else if (uv) {
+        const uvRequirements = [...req.from];
+        if (req.appWheel) {
+          const extras = req.extras.length ? `[${req.extras.join(',')}]` : '';
+          uvRequirements.unshift(`${req.appWheel.name}${extras} @ ${pathToFileURL(req.appWheel.path).href}`);
+        }
+        artifacts = await resolveWithUv({
+          uv,
+          hostPython: ctx.host.python,
+          target: ctx.target,
+          python: sel.python,
+          requirements: uvRequirements,
+          requirementFiles: req.requirementFiles,
+          index: req.index,
+          cacheDir: uvCacheDir(ctx.cache.root),
+          cwd: process.cwd(),
+        });
+      } else {
+        ctx.reporter.warn(`uv is out of reach, so pip resolves for ${ctx.target.triple}: environment markers are evaluated for this machine, not the target (approximate)`);
+        artifacts = await pip();
+      }
     } finally {
       task.end();
     }
