@@ -89,6 +89,7 @@ const lazyInfo = JSON.parse(run(process.execPath, [CLI, 'inspect', '--json', laz
 const tool = lazyInfo.manifest.blobs.find((b) => b.kind === 'tool');
 const stubDir = join(cacheDir, 'stubs');
 const stubSizes = readdirSync(stubDir).map((k) => ({ size: statSync(join(stubDir, k, 'pyseal-launcher')).size, variant: readFileSync(join(stubDir, k, 'variant'), 'utf8') }));
+const hostStub = statSync(join(stubDir, readdirSync(stubDir)[0], 'pyseal-launcher')).size;
 const toolStub = Math.max(...stubSizes.map((s) => s.size));
 /** Runs without blocking this process, which serves the files. */
 const runAsync = (cmd, args, env) =>
@@ -183,7 +184,65 @@ const rows = [
   ['warm start / venv console script', `${(warm / plain).toFixed(3)}x`, 'target <= 1.05x'],
   ['warm start / venv python + script', `${(warm / bare).toFixed(3)}x`, 'launcher overhead alone'],
 ];
-const width = Math.max(...rows.map((r) => r[0].length));
+const crossRows = process.env.BENCH_CROSS === '0' ? [] : await crossTargets();
+const width = Math.max(...[...rows, ...crossRows].map((r) => r[0].length));
 console.log(`pyseal bench: CPython ${py.version}, demo app ${demo.name} + 1 dependency, ${RUNS} runs (medians)`);
 for (const [k, v, note] of rows) console.log(`  ${k.padEnd(width)}  ${v.padStart(10)}  ${note}`);
+if (crossRows.length) {
+  console.log('other Linux targets (built here; aarch64 run under qemu-user):');
+  for (const [k, v, note] of crossRows) console.log(`  ${k.padEnd(width)}  ${v.padStart(10)}  ${note}`);
+}
 rmSync(work, { recursive: true, force: true });
+
+/**
+ * The same app for the other Linux targets: a cold build (the stub compiled
+ * by cargo-zigbuild, after the host's: shared dependencies are built once)
+ * and a warm rebuild per target, each stub's size, and the aarch64
+ * executable's first run and warm start under qemu beside the aarch64
+ * interpreter's own `python -c pass` under qemu (absolute qemu times mean
+ * nothing; the ratio does).
+ */
+async function crossTargets() {
+  const { ensureAarch64Runner, fixturePythonAarch64 } = await import('../test/fixtures/python-aarch64.mjs');
+  const { fixturePythonMusl, fixturePythonMuslAarch64 } = await import('../test/fixtures/python-musl.mjs');
+  log('bench: fixtures for the other Linux targets (aarch64 from Debian packages, musl compiled here)');
+  ensureAarch64Runner();
+  const dists = {
+    'aarch64-unknown-linux-gnu': fixturePythonAarch64(),
+    'x86_64-unknown-linux-musl': fixturePythonMusl(),
+    'aarch64-unknown-linux-musl': fixturePythonMuslAarch64(),
+  };
+  // Byte-compiled by a CPython of this machine of the same version, as users would pass with --host-python.
+  const host311 = fixturePython('3.11');
+  const out = [['x86_64-unknown-linux-gnu stub', kb(hostStub), 'glibc <= 2.17']];
+  const exes = {};
+  for (const [triple, dist] of Object.entries(dists)) {
+    const args = (o) => ['build', '--target', triple, '--distribution', dist.archive, '--host-python', host311.python, '--wheel', demo.app, '--wheel', demo.lib, '--out', o, '--level', String(LEVEL), '--quiet'];
+    log(`bench: ${triple}: cold build (compiles its stub)`);
+    exes[triple] = join(work, `hello-${triple}`);
+    const cold = time(() => run(process.execPath, [CLI, ...args(exes[triple])], buildEnv));
+    const warmRebuilds = [0, 1, 2].map((i) => time(() => run(process.execPath, [CLI, ...args(join(work, `hello-${triple}-${i}`))], buildEnv)));
+    const stub = JSON.parse(run(process.execPath, [CLI, 'inspect', '--json', exes[triple]])).stubSize;
+    out.push([`${triple} cold build`, ms(cold), 'stub compiled']);
+    out.push([`${triple} warm rebuild`, ms(median(warmRebuilds)), 'target <= 1000 ms']);
+    out.push([`${triple} stub`, kb(stub), triple.endsWith('gnu') ? 'glibc <= 2.17' : 'static']);
+  }
+  const arm = exes['aarch64-unknown-linux-gnu'];
+  const armPython = dists['aarch64-unknown-linux-gnu'].python;
+  const armFirst = [];
+  const armWarm = [];
+  const armPass = [];
+  const n = Math.max(3, Math.floor(RUNS / 3));
+  log(`bench: aarch64 under qemu: first runs, warm starts, python -c pass (${n} each, interleaved)`);
+  for (let i = 0; i < n; i++) {
+    const home = join(work, `arm-home-${i}`);
+    armFirst.push(time(() => run(arm, ['bench'], { PYSEAL_HOME: home })));
+    armWarm.push(time(() => run(arm, ['bench'], { PYSEAL_HOME: home })));
+    armPass.push(time(() => run(armPython, ['-c', 'pass'])));
+  }
+  out.push(['aarch64 first run (qemu)', ms(median(armFirst)), '']);
+  out.push(['aarch64 warm start (qemu)', ms(median(armWarm)), '']);
+  out.push(['aarch64 python -c pass (qemu)', ms(median(armPass)), 'the interpreter alone']);
+  out.push(['aarch64 warm start / python -c pass', `${(median(armWarm) / median(armPass)).toFixed(2)}x`, 'the app + launcher over a bare start']);
+  return out;
+}

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 
 import { build } from '../src/build.js';
 import { Reporter } from '../src/progress.js';
-import { demoApp, extensionWheel, makeWheel } from './fixtures/wheels.mjs';
+import { calcApp, demoApp, extensionWheel, makeWheel } from './fixtures/wheels.mjs';
 import { buildApp, CLI, fixtures, LEVEL, listTree, names, pyseal, runExe, tempDir } from './helpers.js';
 
 describe('a built executable', () => {
@@ -45,13 +45,7 @@ describe('a built executable', () => {
     const dir = tempDir();
     const wheels = join(dir, 'wheels');
     const ext = extensionWheel(wheels);
-    const app = makeWheel({
-      name: 'calc',
-      version: '0.1',
-      out: wheels,
-      console_scripts: { calc: 'calc:main' },
-      files: { 'calc/__init__.py': 'import sys\nfrom fastmath import triple\n\ndef main():\n    print(triple(int(sys.argv[1])))\n' },
-    });
+    const app = calcApp(wheels);
     const exe = buildApp({ out: join(dir, 'calc'), wheels: [app, ext] });
     const r = runExe(exe, ['14'], { home: join(dir, 'home') });
     expect(r.stderr).toBe('');

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { BUILTIN_CATALOG, type Catalog, downloadUrl, findPython, listPythons, loadCatalog, newestPython } from '../src/catalog.js';
-import { resolveTarget } from '../src/targets.js';
+import { resolveTarget } from '../src/targets/index.js';
 import { expectUserError, pyseal, ROOT, tempDir } from './helpers.js';
 
 const catalog = loadCatalog();

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { hostTriple } from '../src/targets.js';
+import { hostTriple } from '../src/targets/index.js';
 import { fixtureCatalog, type IndexServer, serveIndex } from './fixtures/index.js';
 import { connectProxy, type Fault } from './fixtures/server.js';
 import { demoApp, makeWheel } from './fixtures/wheels.mjs';

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 
 import { UserError } from '../src/errors.js';
 import { evaluateMarker, type MarkerEnvironment, markerEnvironment, parseMarker } from '../src/markers.js';
-import { resolveTarget, TARGETS } from '../src/targets.js';
+import { resolveTarget, TARGETS } from '../src/targets/index.js';
 
 const linux = markerEnvironment(resolveTarget('x86_64-unknown-linux-gnu'), { version: '3.12.4' }, ['Foo.Bar', 'cli'], ['dev-tools']);
 const evaluate = (marker: string, env: MarkerEnvironment = linux) => evaluateMarker(parseMarker(marker), env);

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { hostTriple } from '../src/targets.js';
+import { hostTriple } from '../src/targets/index.js';
 import { fixtureCatalog, type IndexServer, serveIndex } from './fixtures/index.js';
 import { backendWheel, demoApp, makeProject, makeSdist, makeWheel } from './fixtures/wheels.mjs';
 import { expectUserError, fixtures, LEVEL, pyseal, type Run, runExe, tempDir } from './helpers.js';

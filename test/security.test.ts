@@ -14,7 +14,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 
 import type { Manifest } from '../src/manifest.js';
 import { nativeAddon } from '../src/native.js';
-import { hostTriple } from '../src/targets.js';
+import { hostTriple } from '../src/targets/index.js';
 import { fixtureCatalog, serveIndex } from './fixtures/index.js';
 import { serve } from './fixtures/server.js';
 import { demoApp, makeWheel } from './fixtures/wheels.mjs';

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { incompatibility, normalizeName, parseWheelName } from '../src/tags.js';
-import { hostTriple, resolveTarget, TARGETS } from '../src/targets.js';
+import { hostTriple, resolveTarget, TARGETS } from '../src/targets/index.js';
 
 const py312 = { major: 3, minor: 12 };
 const linux = resolveTarget('x86_64-unknown-linux-gnu');

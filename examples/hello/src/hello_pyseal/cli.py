@@ -1,10 +1,18 @@
 import argparse
 import json
 import platform
-import sqlite3
 import sys
 
 from hello_pyseal import __version__
+
+
+def sqlite_version() -> str:
+    # Some CPython builds (a minimal musl one, say) come without sqlite3.
+    try:
+        import sqlite3
+    except ImportError:
+        return "(not in this Python)"
+    return sqlite3.sqlite_version
 
 
 def main() -> int:
@@ -17,7 +25,7 @@ def main() -> int:
         "app": __version__,
         "python": platform.python_version(),
         "executable": sys.executable,
-        "sqlite": sqlite3.sqlite_version,
+        "sqlite": sqlite_version(),
     }
     if args.json:
         print(json.dumps(facts, indent=2))
