@@ -180,6 +180,8 @@ describe('marker environments of the targets', () => {
   const expected: Record<string, Pick<MarkerEnvironment, 'os_name' | 'sys_platform' | 'platform_system' | 'platform_machine'>> = {
     'x86_64-unknown-linux-gnu': { os_name: 'posix', sys_platform: 'linux', platform_system: 'Linux', platform_machine: 'x86_64' },
     'aarch64-unknown-linux-gnu': { os_name: 'posix', sys_platform: 'linux', platform_system: 'Linux', platform_machine: 'aarch64' },
+    'x86_64-unknown-linux-musl': { os_name: 'posix', sys_platform: 'linux', platform_system: 'Linux', platform_machine: 'x86_64' },
+    'aarch64-unknown-linux-musl': { os_name: 'posix', sys_platform: 'linux', platform_system: 'Linux', platform_machine: 'aarch64' },
     'x86_64-apple-darwin': { os_name: 'posix', sys_platform: 'darwin', platform_system: 'Darwin', platform_machine: 'x86_64' },
     'aarch64-apple-darwin': { os_name: 'posix', sys_platform: 'darwin', platform_system: 'Darwin', platform_machine: 'arm64' },
     'x86_64-pc-windows-msvc': { os_name: 'nt', sys_platform: 'win32', platform_system: 'Windows', platform_machine: 'AMD64' },

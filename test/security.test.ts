@@ -8,6 +8,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, cpSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +16,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { Manifest } from '../src/manifest.js';
 import { nativeAddon } from '../src/native.js';
 import { hostTriple } from '../src/targets/index.js';
+import { toolsRoot } from '../src/toolchain/install.js';
 import { fixtureCatalog, serveIndex } from './fixtures/index.js';
 import { serve } from './fixtures/server.js';
 import { demoApp, makeWheel } from './fixtures/wheels.mjs';
@@ -332,6 +334,19 @@ describe('5. self restore verifies before it replaces', () => {
   });
 });
 
+/**
+ * A different HOME (for its ~/.netrc) must not also hide the real rustup,
+ * cargo and pyseal tools, which live under the real home by default.
+ */
+function rustBesideHome(): NodeJS.ProcessEnv {
+  const home = homedir();
+  return {
+    RUSTUP_HOME: process.env.RUSTUP_HOME ?? join(home, '.rustup'),
+    CARGO_HOME: process.env.CARGO_HOME ?? join(home, '.cargo'),
+    PYSEAL_TOOLS_DIR: toolsRoot(),
+  };
+}
+
 describe('6. credentials for private indexes', () => {
   const triple = hostTriple();
   let dir: string;
@@ -396,7 +411,7 @@ describe('6. credentials for private indexes', () => {
         cpSync(join(cache, 'stubs'), join(c, 'stubs'), { recursive: true });
         return c;
       };
-      const netrc = await pyseal.async([...common, '--index-url', server.index, '--out', join(project, 'netrc')], { buildCache: freshCache(), cwd: project, env: { HOME: home } });
+      const netrc = await pyseal.async([...common, '--index-url', server.index, '--out', join(project, 'netrc')], { buildCache: freshCache(), cwd: project, env: { HOME: home, ...rustBesideHome() } });
       expect(netrc.stderr).toBe('');
       expect(netrc.code).toBe(0);
       const viaEnv = await pyseal.async([...common, '--out', join(project, 'env')], { buildCache: freshCache(), cwd: project, env: { PIP_INDEX_URL: server.index.replace('http://', 'http://bob:hunter2@'), NETRC: '/nonexistent' } });
