@@ -69,7 +69,7 @@ describe('launcher stubs for every Linux target', () => {
     const stub = await ensureStub({ target: resolveTarget('x86_64-unknown-linux-musl'), features: [] }, cache, quiet);
     const r = spawnSync(stub.path, [], { encoding: 'utf8' });
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/^error: .* carries no pyseal payload \(it is truncated, damaged, or a bare launcher stub\)\n/);
+    expect(r.stderr).toMatch(/^error: .* carries no pyseal payload \(it is truncated, damaged, stripped, appended to, or a bare launcher stub\)\n/);
   }, LONG);
 });
 

@@ -2,6 +2,7 @@
  * The cache is never broken or misleading: concurrent first runs, a first run
  * killed at any moment, and damaged executables.
  */
+import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -121,6 +122,14 @@ describe('a damaged executable', () => {
     return path;
   }
 
+  /** The bytes `strip` (binutils) makes of the executable. */
+  const stripped = (b: Buffer) => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'in'), b);
+    execFileSync('strip', ['-o', join(dir, 'out'), join(dir, 'in')]);
+    return readFileSync(join(dir, 'out'));
+  };
+
   const flip = (at: (b: Buffer) => number) => (b: Buffer) => {
     const i = at(b);
     b[i] = b[i]! ^ 0x10;
@@ -136,6 +145,10 @@ describe('a damaged executable', () => {
     ['with a bit flipped early in the Python blob', () => flip(() => stubSize + pythonBlob.offset + 1000), /is damaged/],
     ['with a bit flipped late in the Python blob', () => flip(() => stubSize + pythonBlob.offset + pythonBlob.length - 100), /is damaged/],
     ['with a bit flipped in a wheel blob', () => flip(() => manifestStart - 50), /is damaged/],
+    // What a tool appending a signature (as Linux kernel modules carry) would do.
+    ['with bytes appended after the payload', () => (b) => Buffer.concat([b, Buffer.from('~Module signature appended~\n')]), /carries no pyseal payload \(.*appended to/],
+    // strip writes the ELF's sections only: the payload after them is gone.
+    ['run through strip', () => (b) => stripped(b), /carries no pyseal payload \(.*stripped/],
   ];
 
   for (const [name, mutation, message] of cases) {

@@ -129,7 +129,7 @@ fn compile_fetched(
         Some(i) => temps[i].clone(),
         None => cache.blob(&m.python.blob),
     };
-    let python = python_root.join(&m.python.executable);
+    let python = m.python.executable_in(&python_root);
     // -I: none of the user's PYTHON* variables or site-packages take part.
     // Files that do not compile are left to Python, as pip does.
     std::process::Command::new(&python)

@@ -213,6 +213,29 @@ pub fn remove_tree(path: &Path) -> std::io::Result<()> {
     }
 }
 
+/// `fs::rename`, patient on Windows: antivirus scanners and indexers open
+/// new files for a moment, and a rename of a tree holding one fails with a
+/// sharing violation or "access denied" until they let go. Up to ~3 s of
+/// retries with backoff; elsewhere a single try.
+pub fn rename(from: &Path, to: &Path) -> std::io::Result<()> {
+    retrying(|| fs::rename(from, to))
+}
+
+/// Runs `op` again while it fails the way a briefly held file makes it fail (Windows).
+pub fn retrying<T>(mut op: impl FnMut() -> std::io::Result<T>) -> std::io::Result<T> {
+    let mut delay = std::time::Duration::from_millis(10);
+    for _ in 0..9 {
+        match op() {
+            Err(e) if cfg!(windows) && matches!(e.raw_os_error(), Some(5 | 32 | 33)) => {
+                std::thread::sleep(delay);
+                delay *= 2;
+            }
+            other => return other,
+        }
+    }
+    op()
+}
+
 /// Puts the finished tree `tmp` at `dest`. When `dest` exists (a blob being
 /// restored), the two are swapped in one step where the OS can (Linux:
 /// `renameat2(RENAME_EXCHANGE)`), and the old tree, now at `tmp`, is removed;
@@ -220,14 +243,14 @@ pub fn remove_tree(path: &Path) -> std::io::Result<()> {
 /// was not verified.
 pub fn replace_dir(tmp: &Path, dest: &Path) -> Result<()> {
     match fs::symlink_metadata(dest) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return fs::rename(tmp, dest).ctx("install", dest),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return rename(tmp, dest).ctx("install", dest),
         Err(e) => return Err(Error::io("read", dest, e)),
         Ok(_) => {}
     }
     if exchange(tmp, dest).is_err() {
         let aside = tmp.with_extension("old");
-        fs::rename(dest, &aside).ctx("replace", dest)?;
-        fs::rename(tmp, dest).ctx("install", dest)?;
+        rename(dest, &aside).ctx("replace", dest)?;
+        rename(tmp, dest).ctx("install", dest)?;
         let _ = remove_tree(&aside);
         return Ok(());
     }
@@ -282,12 +305,28 @@ pub fn sync_tree(dir: &Path) -> Result<()> {
                 if ft.is_dir() {
                     walk(&entry.path())?;
                 } else if ft.is_file() {
-                    File::open(entry.path())?.sync_all()?;
+                    flush_file(&entry.path())?;
                 }
             }
             Ok(())
         }
         walk(dir).ctx("flush", dir)
+    }
+}
+
+#[cfg(all(not(target_os = "linux"), not(windows)))]
+fn flush_file(path: &Path) -> std::io::Result<()> {
+    File::open(path)?.sync_all()
+}
+
+/// FlushFileBuffers needs a handle open for writing; a file unpacked read-only
+/// cannot be opened so, and is left to the file system's own flush.
+#[cfg(windows)]
+fn flush_file(path: &Path) -> std::io::Result<()> {
+    match fs::OpenOptions::new().write(true).open(path) {
+        Ok(f) => f.sync_all(),
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => Ok(()),
+        Err(e) => Err(e),
     }
 }
 

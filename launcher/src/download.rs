@@ -112,8 +112,30 @@ fn agent() -> Result<ureq::Agent> {
     Ok(config.new_agent())
 }
 
-/// The OS bundle (where Linux distributions and macOS keep it) plus SSL_CERT_FILE.
+/// The OS's trusted roots plus SSL_CERT_FILE: on Windows from its certificate
+/// store, elsewhere from the bundle file where Linux distributions and macOS keep it.
 fn root_certificates() -> Result<Vec<ureq::tls::Certificate<'static>>> {
+    let mut certs = os_store_certificates();
+    certs.extend(bundle_certificates()?);
+    Ok(certs)
+}
+
+#[cfg(windows)]
+fn os_store_certificates() -> Vec<ureq::tls::Certificate<'static>> {
+    // Roots it cannot read are left out; a server they vouch for then fails with a TLS error naming SSL_CERT_FILE.
+    rustls_native_certs::load_native_certs()
+        .certs
+        .into_iter()
+        .map(|der| ureq::tls::Certificate::from_der(der.as_ref()).to_owned())
+        .collect()
+}
+
+#[cfg(not(windows))]
+fn os_store_certificates() -> Vec<ureq::tls::Certificate<'static>> {
+    Vec::new()
+}
+
+fn bundle_certificates() -> Result<Vec<ureq::tls::Certificate<'static>>> {
     const BUNDLES: &[&str] = &[
         "/etc/ssl/certs/ca-certificates.crt",
         "/etc/pki/tls/certs/ca-bundle.crt",
@@ -121,7 +143,8 @@ fn root_certificates() -> Result<Vec<ureq::tls::Certificate<'static>>> {
         "/etc/ssl/cert.pem",
         "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
     ];
-    let mut files: Vec<PathBuf> = BUNDLES.iter().map(PathBuf::from).filter(|p| p.is_file()).take(1).collect();
+    let bundles: &[&str] = if cfg!(windows) { &[] } else { BUNDLES };
+    let mut files: Vec<PathBuf> = bundles.iter().map(PathBuf::from).filter(|p| p.is_file()).take(1).collect();
     if let Some(extra) = std::env::var_os("SSL_CERT_FILE").filter(|v| !v.is_empty()) {
         let extra = PathBuf::from(extra);
         if !extra.is_file() {
@@ -158,7 +181,7 @@ fn fetch_one(agent: &ureq::Agent, d: &Download, dir: &Path, dest: &Path, done: &
             std::thread::sleep(Duration::from_millis(250 << (attempt - 1)));
         }
         match attempt_once(agent, d, &partial, &mut progress) {
-            Ok(()) => return fs::rename(&partial, dest).ctx("save", dest),
+            Ok(()) => return crate::cache::rename(&partial, dest).ctx("save", dest),
             Err(Failure::Final(e)) => return Err(e),
             Err(Failure::Retry(why)) => last = why,
         }

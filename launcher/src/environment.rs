@@ -13,12 +13,17 @@
 //! The whole directory is built under a temp name and renamed into place, so it
 //! exists complete or not at all. One site-packages keeps imports exactly as fast
 //! as in a plain venv, while each wheel's files live once in the cache.
+//!
+//! Windows has no symlinks for users without privileges, so there the
+//! environment is only `bin/pyseal-entry.py` and the marker: Python is the
+//! distribution's own, started with the wheels' site-packages on `PYTHONPATH`
+//! (see `run`), and the entry script processes their `.pth` files.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::cache::{self, Cache};
-use crate::error::{Error, IoContext, Result};
+use crate::error::{IoContext, Result};
 use crate::manifest::{BlobKind, EntryKind, Manifest};
 
 /// Written last inside the environment: its presence means "complete".
@@ -63,7 +68,7 @@ pub fn ensure(cache: &Cache, manifest: &Manifest, env: &Path, build: &str) -> Re
     let tmp = parent.join(format!(".tmp-{name}-{}", std::process::id()));
     let result = populate(cache, manifest, &tmp)
         .and_then(|()| cache::sync_tree(&tmp))
-        .and_then(|()| fs::rename(&tmp, env).ctx("install", env));
+        .and_then(|()| cache::rename(&tmp, env).ctx("install", env));
     if result.is_err() {
         let _ = cache::remove_tree(&tmp);
     } else {
@@ -72,11 +77,12 @@ pub fn ensure(cache: &Cache, manifest: &Manifest, env: &Path, build: &str) -> Re
     result
 }
 
+#[cfg(unix)]
 fn populate(cache: &Cache, manifest: &Manifest, env: &Path) -> Result<()> {
-    let (major, _) = manifest.python_minor().ok_or_else(|| Error::new("invalid python version"))?;
-    let lib_dir = manifest.python_lib_dir().ok_or_else(|| Error::new("invalid python version"))?;
+    let (major, _) = manifest.python_minor().ok_or_else(|| crate::error::Error::new("invalid python version"))?;
+    let lib_dir = manifest.python_lib_dir().ok_or_else(|| crate::error::Error::new("invalid python version"))?;
     let python_blob = cache.blob(&manifest.python.blob);
-    let interpreter = python_blob.join(&manifest.python.executable);
+    let interpreter = manifest.python.executable_in(&python_blob);
     let home = interpreter.parent().unwrap_or(&python_blob).to_path_buf();
     let bin = env.join("bin");
     let site = env.join("lib").join(&lib_dir).join("site-packages");
@@ -98,7 +104,7 @@ fn populate(cache: &Cache, manifest: &Manifest, env: &Path) -> Result<()> {
     for name in ["python".to_string(), format!("python{major}"), lib_dir.clone()] {
         symlink(&interpreter, &bin.join(name))?;
     }
-    write_new(&entry_script(env), &entry_source(manifest))?;
+    write_new(&entry_script(env), &entry_source(manifest, &[]))?;
 
     for blob in manifest.blobs.iter().filter(|b| b.kind == BlobKind::Wheel) {
         let root = cache.blob(&blob.sha256);
@@ -108,18 +114,45 @@ fn populate(cache: &Cache, manifest: &Manifest, env: &Path) -> Result<()> {
         link_tree(&root.join("data"), env, &[MARKER])?;
     }
 
+    write_marker(manifest, env)
+}
+
+#[cfg(not(unix))]
+fn populate(cache: &Cache, manifest: &Manifest, env: &Path) -> Result<()> {
+    let bin = env.join("bin");
+    fs::create_dir_all(&bin).ctx("create directory", &bin)?;
+    write_new(&entry_script(env), &entry_source(manifest, &site_dirs(cache, manifest)))?;
+    write_marker(manifest, env)
+}
+
+/// The marker, written last: the blobs the environment uses.
+fn write_marker(manifest: &Manifest, env: &Path) -> Result<()> {
     let mut in_use: Vec<&str> = manifest.blobs.iter().map(|b| b.sha256.as_str()).collect();
     in_use.sort_unstable();
     in_use.dedup();
     write_new(&env.join(MARKER), &(in_use.join("\n") + "\n"))
 }
 
+/// Each wheel's `site-packages` in the cache, in the manifest's order.
+pub fn site_dirs(cache: &Cache, manifest: &Manifest) -> Vec<PathBuf> {
+    manifest.blobs.iter().filter(|b| b.kind == BlobKind::Wheel).map(|b| cache.blob(&b.sha256).join("site-packages")).collect()
+}
+
+
+
 /// The script the launcher runs for `function` and `module` entries. Its first
 /// argument is the launcher's own argv[0], so the application sees the name it
 /// was started by (a module sees its own file, as under `python -m`).
-pub fn entry_source(manifest: &Manifest) -> String {
+pub fn entry_source(manifest: &Manifest, site_dirs: &[PathBuf]) -> String {
     let module = &manifest.entry.module;
-    let header = format!("# Written by pyseal: starts {} {}.\n", manifest.app, manifest.version);
+    let mut header = format!("# Written by pyseal: starts {} {}.\n", manifest.app, manifest.version);
+    if !site_dirs.is_empty() {
+        // Without a venv (Windows): the wheels' directories as site directories, `.pth` files processed.
+        header.push_str("import site\n");
+        for dir in site_dirs {
+            header.push_str(&format!("site.addsitedir({:?})\n", dir.to_string_lossy()));
+        }
+    }
     if manifest.entry.kind == EntryKind::Module {
         return format!(
             "{header}import runpy, sys\ndel sys.argv[0]\nrunpy.run_module({module:?}, run_name=\"__main__\", alter_sys=True)\n"
@@ -132,12 +165,23 @@ pub fn entry_source(manifest: &Manifest) -> String {
     format!("{header}import sys\ndel sys.argv[0]\nfrom {module} import {head}\nsys.exit({head}{rest}())\n")
 }
 
-/// The file of the app's `.data/scripts` a `program` or `script` entry runs.
-pub fn entry_file(env: &Path, manifest: &Manifest) -> Option<PathBuf> {
-    match manifest.entry.kind {
-        EntryKind::Program | EntryKind::Script => manifest.entry.script.as_deref().map(|s| env.join("bin").join(s)),
-        EntryKind::Function | EntryKind::Module => None,
+/// The file of the app's `.data/scripts` a `program` or `script` entry runs:
+/// the environment's link to it, or (Windows, no links) the first wheel blob
+/// that has it.
+pub fn entry_file(cache: &Cache, env: &Path, manifest: &Manifest) -> Option<PathBuf> {
+    let script = match manifest.entry.kind {
+        EntryKind::Program | EntryKind::Script => manifest.entry.script.as_deref()?,
+        EntryKind::Function | EntryKind::Module => return None,
+    };
+    if cfg!(unix) {
+        return Some(env.join("bin").join(script));
     }
+    manifest
+        .blobs
+        .iter()
+        .filter(|b| b.kind == BlobKind::Wheel)
+        .map(|b| cache.blob(&b.sha256).join("bin").join(script))
+        .find(|p| p.is_file())
 }
 
 /// How `self info` and errors name what runs: `demo.cli:main (script demo)`,
@@ -153,6 +197,7 @@ pub fn describe_entry(manifest: &Manifest) -> String {
     }
 }
 
+#[cfg(unix)]
 /// Mirrors `src` into `dest` with symlinks. Where a directory exists in several
 /// wheels (namespace packages, `share/`), it becomes a real directory whose
 /// entries link to each; where files collide, the first one wins (pyseal's own
@@ -161,7 +206,7 @@ fn link_tree(src: &Path, dest: &Path, reserved: &[&str]) -> Result<()> {
     let entries = match fs::read_dir(src) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(Error::io("read directory", src, e)),
+        Err(e) => return Err(crate::error::Error::io("read directory", src, e)),
     };
     let mut names: Vec<_> = entries
         .filter_map(|e| e.ok().map(|e| e.file_name()))
@@ -205,10 +250,6 @@ fn symlink(target: &Path, link: &Path) -> Result<()> {
     std::os::unix::fs::symlink(target, link).ctx("create symlink", link)
 }
 
-#[cfg(not(unix))]
-fn symlink(_target: &Path, link: &Path) -> Result<()> {
-    Err(Error::new(format!("cannot create {}: environments need symlinks, which this platform lacks", link.display())))
-}
 
 #[cfg(test)]
 mod tests {
@@ -218,7 +259,7 @@ mod tests {
     fn entry_script_calls_nested_attributes() {
         let mut m = crate::manifest::sample();
         m.entry.function = "App.run".into();
-        let src = entry_source(&m);
+        let src = entry_source(&m, &[]);
         assert!(src.contains("from demo.cli import App\nsys.exit(App.run())"), "{src}");
     }
 

@@ -11,6 +11,8 @@ pub mod cache;
 pub mod download;
 pub mod environment;
 pub mod error;
+#[cfg(all(windows, feature = "gui"))]
+mod gui;
 pub mod manifest;
 #[cfg(feature = "writer")]
 pub mod pack;
@@ -54,7 +56,7 @@ pub fn launch() -> Result<i32> {
     if !environment::is_complete(&env) || blobs::any_needed_missing(&cache, &payload) {
         install(&cache, &payload)?;
     }
-    run::app(&env, &payload.manifest, argv0, args).map_err(|e| start_failed(&payload, &env, e))
+    run::app(&cache, &env, &payload.manifest, argv0, args).map_err(|e| start_failed(&cache, &payload, &env, e))
 }
 
 pub fn env_path(cache: &Cache, payload: &Payload) -> PathBuf {
@@ -125,20 +127,31 @@ fn delegate_install(cache: &Cache, payload: &Payload, mode: blobs::Mode) -> Resu
 /// The file name of the network-capable launcher inside its blob.
 pub const TOOL_NAME: &str = if cfg!(windows) { "pyseal-launcher.exe" } else { "pyseal-launcher" };
 
-fn start_failed(payload: &Payload, env: &std::path::Path, e: std::io::Error) -> Error {
-    Error::new(format!("cannot start {}: {}", environment::python(env).display(), error::describe_io(&e))).with_hint(
-        format!("run `{} {} restore` to reinstall it", payload.path.display(), payload.manifest.self_command),
-    )
+fn start_failed(cache: &Cache, payload: &Payload, env: &std::path::Path, e: std::io::Error) -> Error {
+    let program = run::Interpreter::of(cache, &payload.manifest, env).program;
+    let error = Error::new(format!("cannot start {}: {}", program.display(), error::describe_io(&e)));
+    // Windows starts no program by a path of MAX_PATH or more (see run::startable).
+    if cfg!(windows) && program.as_os_str().len() >= 260 {
+        return error.with_hint("the cache is too deep for Windows to start Python from it: set PYSEAL_HOME to a shorter directory");
+    }
+    error.with_hint(format!("run `{} {} restore` to reinstall it", payload.path.display(), payload.manifest.self_command))
 }
 
-/// Prints an error the way every pyseal tool does: one line, then a hint.
+/// Prints an error the way every pyseal tool does: one line, then a hint. A
+/// Windows `--gui` launcher has no console: it shows them in a message box and
+/// appends them to `%LOCALAPPDATA%\pyseal\errors.log`.
 pub fn report(e: &Error) {
     if e.reported.is_some() {
         return;
     }
+    #[cfg(all(windows, feature = "gui"))]
+    gui::report(&error::printable(&e.message), e.hint.as_deref().map(error::printable).as_deref());
     // Messages quote names and URLs from payloads: nothing in them may act on the terminal.
-    eprintln!("error: {}", error::printable(&e.message));
-    if let Some(hint) = &e.hint {
-        eprintln!("hint: {}", error::printable(hint));
+    #[cfg(not(all(windows, feature = "gui")))]
+    {
+        eprintln!("error: {}", error::printable(&e.message));
+        if let Some(hint) = &e.hint {
+            eprintln!("hint: {}", error::printable(hint));
+        }
     }
 }

@@ -1,3 +1,6 @@
+// A `--gui` build for Windows opens no console window (its errors go to a message box).
+#![cfg_attr(all(windows, feature = "gui"), windows_subsystem = "windows")]
+
 fn main() {
     // Rust ignores SIGPIPE; restore the default a shell gives every program, so
     // `EXE self info | head` ends quietly and Python starts as it would from a shell.

@@ -3,6 +3,8 @@
 //! It is JSON so that `pyseal inspect` and people can read it; it is small
 //! (a few KB) so the warm path can read and check it in microseconds.
 
+use std::path::{Path, PathBuf};
+
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -346,12 +348,21 @@ pub fn is_sha256_hex(s: &str) -> bool {
 }
 
 /// A relative `/`-separated path without `..`, `.` or empty components, and
-/// without control characters (it ends up in pyvenv.cfg, one setting a line).
+/// without control characters (it ends up in pyvenv.cfg, one setting a line)
+/// or `:` (on Windows `C:x` would leave the directory it is joined to).
 pub fn is_relative_clean(s: &str) -> bool {
     !s.is_empty()
         && !s.starts_with('/')
         && !s.chars().any(char::is_control)
-        && s.split('/').all(|c| !c.is_empty() && c != "." && c != ".." && !c.contains('\\'))
+        && s.split('/').all(|c| !c.is_empty() && c != "." && c != ".." && !c.contains(['\\', ':']))
+}
+
+impl Python {
+    /// The interpreter inside the unpacked distribution, joined a component at
+    /// a time: Windows reaches long paths as `\\?\` paths, where `/` is no separator.
+    pub fn executable_in(&self, root: &Path) -> PathBuf {
+        self.executable.split('/').fold(root.to_path_buf(), |p, c| p.join(c))
+    }
 }
 
 /// `3.12.7`, `3.15.0rc1`: what patchlevel.h says, nothing else.
@@ -430,6 +441,19 @@ mod tests {
         let mut m = sample();
         m.python.executable = "python/../../bin/sh".into();
         assert!(Manifest::from_json(&m.to_json()).is_err());
+        // On Windows a drive-relative component would replace the directory it is joined to.
+        for tricky in ["C:/Windows/System32/cmd.exe", "python/C:cmd.exe", "python\\..\\..\\cmd.exe"] {
+            let mut m = sample();
+            m.python.executable = tricky.into();
+            assert!(Manifest::from_json(&m.to_json()).is_err(), "{tricky}");
+        }
+    }
+
+    #[test]
+    fn joins_the_interpreter_a_component_at_a_time() {
+        let m = sample();
+        let root = Path::new("root");
+        assert_eq!(m.python.executable_in(root), root.join("python").join("bin").join("python3.12"));
     }
 
     #[test]

@@ -27,7 +27,7 @@ pub fn run(cache: &Cache, payload: &Payload, args: &[OsString]) -> Result<i32> {
             if !environment::is_complete(&env) {
                 install(cache, payload)?;
             }
-            run::python(&env, args[1..].to_vec())
+            run::python(&run::Interpreter::of(cache, &payload.manifest, &env), args[1..].to_vec())
                 .map_err(|e| Error::new(format!("cannot start Python: {}", crate::error::describe_io(&e))))
         }
         Some("remove") => {

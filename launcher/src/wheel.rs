@@ -263,6 +263,7 @@ impl From<io::Error> for WriteError {
 /// Streams one member to disk while hashing it with RECORD's algorithm. Scripts
 /// starting with `#!python` get the relocatable prologue instead of that line.
 #[derive(Clone, Copy)]
+#[cfg_attr(not(unix), allow(dead_code))]
 struct Mode {
     executable: bool,
     read_only: bool,

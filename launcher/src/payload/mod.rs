@@ -8,9 +8,21 @@
 //!          | format u32 LE | reserved u32 (0) | magic (8)
 //! ```
 //!
-//! The trailer sits at the very end so a launcher finds it with one read, whatever
+//! The trailer ends the payload, so a launcher finds it with one read, whatever
 //! the size of the stub in front of it. Blob offsets in the manifest are relative
 //! to the payload start, so the same payload can follow any stub.
+//!
+//! Where the payload ends depends on the executable format, so that signing
+//! keeps it valid (one reader per placement, here):
+//! - ELF (Linux) and anything else: at the end of the file (`strip` drops it;
+//!   the launcher then says it carries no payload);
+//! - Mach-O (macOS): at the end of a `__PYSEAL` segment before `__LINKEDIT`,
+//!   covered by the code signature ([`macho`]);
+//! - PE (Windows): where the Authenticode certificate table starts, or at the
+//!   end of an unsigned file ([`pe`]).
+
+pub mod macho;
+pub mod pe;
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -81,11 +93,12 @@ impl Payload {
     pub fn open(path: &Path) -> Result<Payload> {
         let file = File::open(path).ctx("open", path)?;
         let file_len = file.metadata().ctx("read", path)?.len();
-        if file_len < TRAILER_LEN {
+        let end = payload_end(&file, file_len).ctx("read", path)?.ok_or_else(|| no_payload(path))?;
+        if end < TRAILER_LEN || end > file_len {
             return Err(no_payload(path));
         }
         let mut raw = [0u8; TRAILER_LEN as usize];
-        read_exact_at(&file, &mut raw, file_len - TRAILER_LEN).ctx("read", path)?;
+        read_exact_at(&file, &mut raw, end - TRAILER_LEN).ctx("read", path)?;
         let trailer = Trailer::from_bytes(&raw).ok_or_else(|| no_payload(path))?;
         if trailer.format != FORMAT {
             return Err(Error::new(format!(
@@ -95,7 +108,7 @@ impl Payload {
             ))
             .with_hint("rebuild the executable with a matching pyseal"));
         }
-        let room = file_len - TRAILER_LEN;
+        let room = end - TRAILER_LEN;
         if trailer.payload_len > room
             || trailer.manifest_len > trailer.payload_len
             || trailer.manifest_len > MAX_MANIFEST_LEN
@@ -137,22 +150,50 @@ impl Payload {
     }
 }
 
-/// Whether the file ends in a pyseal trailer at all (a bare stub does not).
+/// Where the payload ends in this file (just past its trailer), by the
+/// executable's format; `None` for a Mach-O without a payload segment.
+fn payload_end(file: &File, file_len: u64) -> io::Result<Option<u64>> {
+    let mut head = vec![0u8; file_len.min(64 << 10) as usize];
+    read_exact_at(file, &mut head, 0)?;
+    if macho::is_macho(&head) {
+        let need = macho::header_len(&head).unwrap_or(0);
+        if need > head.len() && (need as u64) <= file_len {
+            head = vec![0u8; need];
+            read_exact_at(file, &mut head, 0)?;
+        }
+        // An unreadable Mach-O carries no payload pyseal can find.
+        return Ok(macho::locate(&head).ok().flatten().map(|(offset, len)| offset + len));
+    }
+    if pe::is_pe(&head) {
+        let Ok(Some(table)) = pe::certificate_table(&head) else { return Ok(Some(file_len)) };
+        // A signer's alignment: up to 7 zero bytes between the payload and the table.
+        let mut tail = [0u8; 8];
+        let from = table.saturating_sub(8);
+        read_exact_at(file, &mut tail[..(table - from) as usize], from)?;
+        let zeros = tail[..(table - from) as usize].iter().rev().take_while(|&&b| b == 0).count().min(7);
+        return Ok(Some(table - zeros as u64));
+    }
+    Ok(Some(file_len))
+}
+
+/// Whether the file carries a pyseal trailer at all (a bare stub does not).
 pub fn has_trailer(path: &Path) -> bool {
     let Ok(file) = File::open(path) else { return false };
     let Ok(len) = file.metadata().map(|m| m.len()) else { return false };
+    let Ok(Some(end)) = payload_end(&file, len) else { return false };
     let mut raw = [0u8; TRAILER_LEN as usize];
-    len >= TRAILER_LEN
-        && read_exact_at(&file, &mut raw, len - TRAILER_LEN).is_ok()
+    end >= TRAILER_LEN
+        && end <= len
+        && read_exact_at(&file, &mut raw, end - TRAILER_LEN).is_ok()
         && Trailer::from_bytes(&raw).is_some()
 }
 
 fn no_payload(path: &Path) -> Error {
     Error::corrupt(format!(
-        "{} carries no pyseal payload (it is truncated, damaged, or a bare launcher stub)",
+        "{} carries no pyseal payload (it is truncated, damaged, stripped, appended to, or a bare launcher stub)",
         path.display()
     ))
-    .with_hint("download or build the executable again")
+    .with_hint("download or build the executable again; `strip` removes the payload and bytes added after it hide it")
 }
 
 /// Reads a byte range of a file with positioned reads, so several threads can
@@ -219,7 +260,8 @@ mod writer {
     use super::*;
     use std::io::Write;
 
-    /// Writes `stub + blobs + manifest + trailer` to `out`, atomically: the bytes go
+    /// Writes `stub + blobs + manifest + trailer` to `out` (inside a Mach-O's
+    /// `__PYSEAL` segment, then signed; after a PE padded to 8 bytes), atomically: the bytes go
     /// to a temp file beside it that is fsynced and renamed into place, so `out`
     /// either keeps its old content or has the whole new executable.
     ///
@@ -245,20 +287,19 @@ mod writer {
         std::fs::create_dir_all(dir).ctx("create directory", dir)?;
         let file_name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let tmp = dir.join(format!(".{file_name}.pyseal-tmp-{}", std::process::id()));
-        let result =
-            write_to(&tmp, stub, manifest, blob_files).and_then(|()| std::fs::rename(&tmp, out).ctx("write", out));
+        // A Mach-O's signature names the program: its file name, as a linker would.
+        let name: String = file_name.chars().map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' }).collect();
+        let result = write_to(&tmp, stub, manifest, blob_files, &name)
+            .and_then(|()| crate::cache::rename(&tmp, out).ctx("write", out));
         if result.is_err() {
             let _ = std::fs::remove_file(&tmp);
         }
         result
     }
 
-    fn write_to(tmp: &Path, stub: &Path, manifest: &mut Manifest, blob_files: &[Option<PathBuf>]) -> Result<()> {
-        let mut file =
-            std::fs::OpenOptions::new().write(true).create(true).truncate(true).open(tmp).ctx("create", tmp)?;
-        let mut out = io::BufWriter::with_capacity(1 << 20, &mut file);
-        let mut stub_file = File::open(stub).ctx("open launcher stub", stub)?;
-        io::copy(&mut stub_file, &mut out).ctx("write", tmp)?;
+    fn write_to(tmp: &Path, stub: &Path, manifest: &mut Manifest, blob_files: &[Option<PathBuf>], name: &str) -> Result<()> {
+        // The manifest names each blob's place, so the layout is settled first.
+        let mut frames: Vec<PathBuf> = Vec::new();
         let mut offset = 0u64;
         for (blob, path) in manifest.blobs.iter_mut().zip(blob_files) {
             let (Some(path), Source::Payload { .. }) = (path, &blob.source) else {
@@ -267,22 +308,47 @@ mod writer {
                 }
                 continue;
             };
-            let mut f = File::open(path).ctx("open blob", path)?;
-            let length = io::copy(&mut f, &mut out).ctx("write", tmp)?;
+            let length = std::fs::metadata(path).ctx("read blob", path)?.len();
             blob.source = Source::Payload { offset, length };
             offset += length;
+            frames.push(path.clone());
         }
         let manifest_bytes = manifest.to_json();
-        out.write_all(&manifest_bytes).ctx("write", tmp)?;
         let trailer = Trailer {
             manifest_sha256: Sha256::digest(&manifest_bytes).into(),
             payload_len: offset + manifest_bytes.len() as u64,
             manifest_len: manifest_bytes.len() as u64,
             format: FORMAT,
         };
-        out.write_all(&trailer.to_bytes()).ctx("write", tmp)?;
-        out.flush().ctx("write", tmp)?;
-        drop(out);
+        let payload_len = trailer.payload_len + TRAILER_LEN;
+        let write_payload = |out: &mut dyn Write| -> Result<()> {
+            for path in &frames {
+                let expected = std::fs::metadata(path).ctx("read blob", path)?.len();
+                let mut f = File::open(path).ctx("open blob", path)?;
+                if io::copy(&mut f, out).ctx("write", tmp)? != expected {
+                    return Err(Error::new(format!("{} changed while it was being written", path.display())));
+                }
+            }
+            out.write_all(&manifest_bytes).ctx("write", tmp)?;
+            out.write_all(&trailer.to_bytes()).ctx("write", tmp)
+        };
+
+        let stub_bytes = std::fs::read(stub).ctx("read launcher stub", stub)?;
+        let mut file =
+            std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(true).open(tmp).ctx("create", tmp)?;
+        if macho::is_macho(&stub_bytes) {
+            macho::embed(&stub_bytes, payload_len, name, &mut file, write_payload)?;
+        } else {
+            let mut out = io::BufWriter::with_capacity(1 << 20, &mut file);
+            out.write_all(&stub_bytes).ctx("write", tmp)?;
+            if pe::is_pe(&stub_bytes) {
+                // A signer adds no alignment of its own after a file whose length is a multiple of 8.
+                let pad = pe::padding(stub_bytes.len() as u64, payload_len);
+                out.write_all(&vec![0u8; pad as usize]).ctx("write", tmp)?;
+            }
+            write_payload(&mut out)?;
+            out.flush().ctx("write", tmp)?;
+        }
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
