@@ -110,8 +110,12 @@ async function buildWith(options: BuildOptions, signal: AbortSignal): Promise<Bu
   const plan = await preflight(config, target);
   await cache.clearDebris(started);
 
+  // A window-only app on Windows: a stub of the `windows` subsystem, and pythonw.exe.
+  const gui = config.gui && target.os === 'windows';
+  if (config.gui && !gui) reporter.note(`--gui changes nothing for ${target.triple}: only Windows opens console windows`);
+  const guiFeatures = gui ? ['gui'] : [];
   // The stub does not depend on the app: compile it while everything else runs.
-  const stubPromise = time('stub', ensureStub({ target, features: [], signal }, cache, reporter));
+  const stubPromise = time('stub', ensureStub({ target, features: guiFeatures, signal }, cache, reporter));
   stubPromise.catch(() => {}); // awaited below; avoid an unhandled rejection meanwhile
 
   const dist = await time('distribution', targetDistribution(config, plan, target, cache, reporter));
@@ -160,8 +164,8 @@ async function buildWith(options: BuildOptions, signal: AbortSignal): Promise<Bu
     // The writer names a fetched wheel's blob after the wheel's hash.
     blobs.push({ record: { sha256: '', kind: 'wheel', name: blobName, size }, url: { url, sha256: w.sha256, size, ...mirror } });
   }
-  const stubs = lazy ? await Promise.all([stubPromise, time('stub', ensureStub({ target, features: ['lazy'], signal }, cache, reporter))]) : [await stubPromise];
-  if (lazy) blobs.push(await toolBlob(stubs[1]!, cache));
+  const stubs = lazy ? await Promise.all([stubPromise, time('stub', ensureStub({ target, features: ['lazy', ...guiFeatures], signal }, cache, reporter))]) : [await stubPromise];
+  if (lazy) blobs.push(await toolBlob(stubs[1]!, target, cache));
   const { files: blobFiles, compressed } = await time('compress', compressBlobs(blobs, config.level, cache, reporter));
   const stub = stubs[0]!;
 
@@ -170,7 +174,7 @@ async function buildWith(options: BuildOptions, signal: AbortSignal): Promise<Bu
     app: name,
     version,
     entry,
-    python: { version: dist.version, blob: dist.blob.sha256, executable: dist.interpreter, ...(dist.freethreaded ? { abiflags: 't' as const } : {}) },
+    python: { version: dist.version, blob: dist.blob.sha256, executable: gui ? windowedInterpreter(dist) : dist.interpreter, ...(dist.freethreaded ? { abiflags: 't' as const } : {}) },
     target: target.triple,
     self_command: config.selfCommand,
     builder: `pyseal ${VERSION}`,
@@ -249,6 +253,15 @@ async function preflight(config: Config, target: Target): Promise<Plan> {
 async function mustExist(path: string, what: string, hint: string): Promise<void> {
   const info = await stat(path).catch(() => undefined);
   if (!info?.isFile()) throw new UserError(`${what} ${path} does not exist`, hint);
+}
+
+/** `pythonw.exe` beside `python.exe`: CPython for Windows without a console. */
+function windowedInterpreter(dist: Distribution): string {
+  const windowed = dist.interpreter.replace(/python(3\.\d+t)?\.exe$/, 'pythonw$1.exe');
+  if (!existsSync(join(dist.root, windowed))) {
+    throw new UserError(`the distribution has no ${windowed}, which --gui runs`, 'use a python-build-standalone Windows build, which has it');
+  }
+  return windowed;
 }
 
 /** The distribution's standard library, where `--module` names are looked for. */
@@ -343,12 +356,13 @@ async function hostFile(file: string, name: string, blobs: { dir: string; url: s
 }
 
 /** The network-capable launcher, as the tree of a `tool` blob. */
-async function toolBlob(stub: Stub, cache: BuildCache): Promise<Planned> {
+async function toolBlob(stub: Stub, target: Target, cache: BuildCache): Promise<Planned> {
   const dir = cache.path('tools', stub.key);
-  if (!existsSync(join(dir, 'pyseal-launcher'))) {
+  const name = `pyseal-launcher${target.exeSuffix}`;
+  if (!existsSync(join(dir, name))) {
     const tmp = cache.temp(await cache.ensureDir('tools'), stub.key);
     await mkdir(tmp, { recursive: true });
-    await copyFile(stub.path, join(tmp, 'pyseal-launcher'));
+    await copyFile(stub.path, join(tmp, name));
     await publishDir(tmp, dir);
   }
   const blob = await native(() => nativeAddon().hashBlob({ dir, mtime: WHEEL_MTIME }));

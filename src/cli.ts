@@ -74,6 +74,7 @@ Output:
   --target TRIPLE             target triple, a comma-separated list, or all-linux / all (default: this machine)
   --host-python PATH          a CPython of this machine, to resolve, build and byte-compile for other targets
   --self-command WORD         first argument that opens the management commands (default: self)
+  --gui                       Windows: no console window (errors go to a message box)
   --no-compile                do not byte-compile the wheels
   --json                      print one JSON object describing the build on stdout
   -q, --quiet                 no progress output
@@ -148,6 +149,7 @@ const BUILD_OPTIONS = {
   'host-python': { type: 'string' },
   'self-command': { type: 'string' },
   'no-compile': { type: 'boolean' },
+  gui: { type: 'boolean' },
   json: { type: 'boolean' },
   quiet: { type: 'boolean', short: 'q' },
   help: { type: 'boolean', short: 'h' },
@@ -213,6 +215,7 @@ async function runBuild(args: string[]): Promise<number> {
     hostPython: values['host-python'],
     selfCommand: values['self-command'],
     compile: values['no-compile'] ? false : undefined,
+    gui: values.gui,
     reporter: values.quiet || values.json ? new Reporter(process.stderr, false) : new Reporter(),
   });
   const shown = (out: string) => {

@@ -44,13 +44,15 @@ export interface BuildFlags {
   target?: string;
   selfCommand?: string;
   compile?: boolean;
+  /** Windows: no console window (a `windows` subsystem stub running pythonw.exe). */
+  gui?: boolean;
 }
 
 /** embedded: every blob in the executable; lazy: fetched on first run. */
 export type Mode = 'embedded' | 'lazy';
 
 export interface Config
-  extends Required<Pick<BuildFlags, 'mode' | 'compileFetched' | 'wheels' | 'wheelDirs' | 'level' | 'selfCommand' | 'compile' | 'from' | 'requirements' | 'extras' | 'upgrade'>> {
+  extends Required<Pick<BuildFlags, 'mode' | 'compileFetched' | 'wheels' | 'wheelDirs' | 'level' | 'selfCommand' | 'compile' | 'from' | 'requirements' | 'extras' | 'upgrade' | 'gui'>> {
   /** Where lazy builds put local-only files for the user to host, and the URL they are served from. */
   blobs?: { dir: string; url: string };
   projectDir: string;
@@ -105,6 +107,7 @@ const KEYS = {
   target: 'string',
   'self-command': 'string',
   compile: 'boolean',
+  gui: 'boolean',
 } as const;
 
 type Table = Record<string, unknown>;
@@ -189,6 +192,7 @@ export async function loadConfig(projectDir: string, flags: BuildFlags, cwd = pr
     level,
     selfCommand,
     compile: flags.compile ?? (fromToml('compile') as boolean | undefined) ?? true,
+    gui: flags.gui ?? (fromToml('gui') as boolean | undefined) ?? false,
   };
   if (project) config.project = project;
   const python = flags.python ?? (fromToml('python') as string | undefined);

@@ -51,7 +51,7 @@ async function stubKey(req: StubRequest, linker: string): Promise<string> {
     hash.update(`${file}\0`);
     hash.update(await readFile(join(PACKAGE_ROOT, file)));
   }
-  hash.update(JSON.stringify({ profile: STUB_PROFILE, target: req.target.stub.zigTarget, features: [...req.features].sort(), linker }));
+  hash.update(JSON.stringify({ profile: STUB_PROFILE, target: req.target.stub, features: [...req.features].sort(), linker }));
   return hash.digest('hex').slice(0, 32);
 }
 
@@ -158,6 +158,8 @@ function zigEnv(linker: ZigToolchain, cache: BuildCache, target: Target): NodeJS
   }
   return {
     ...scrubbed,
+    // Without it zig stamps the newest macOS as the minimum.
+    MACOSX_DEPLOYMENT_TARGET: target.stub.macosDeploymentTarget,
     CARGO_ZIGBUILD_ZIG_PATH: linker.zig,
     // Otherwise it may look for zig through `python3 -m ziglang`.
     CARGO_ZIGBUILD_PYTHON_PATH: join(cache.root, 'no-python'),

@@ -46,9 +46,10 @@ export interface Target {
   interpreter(v: PythonVersion): string;
   /**
    * How the launcher stub is compiled: cargo for `rustTarget`, linked by zig
-   * for `zigTarget` (which carries the glibc floor, as cargo-zigbuild spells it).
+   * for `zigTarget` (which carries the glibc floor, as cargo-zigbuild spells
+   * it); for macOS, the oldest version it runs on (MACOSX_DEPLOYMENT_TARGET).
    */
-  stub: { rustTarget: string; zigTarget: string };
+  stub: { rustTarget: string; zigTarget: string; macosDeploymentTarget?: string };
 }
 
 /**
@@ -94,7 +95,8 @@ function darwin(arch: 'x86_64' | 'aarch64'): Target {
     floors,
     platformTags: () => macos(arch === 'aarch64' ? 'arm64' : 'x86_64', floors.macos!),
     interpreter: unixInterpreter,
-    stub: { rustTarget: triple, zigTarget: triple },
+    // The oldest macOS Rust supports for each: the stub starts wherever the CPython does.
+    stub: { rustTarget: triple, zigTarget: triple, macosDeploymentTarget: arch === 'aarch64' ? '11.0' : '10.12' },
   };
 }
 
@@ -114,7 +116,9 @@ export const TARGETS: readonly Target[] = [
     floors: {},
     platformTags: () => ['win_amd64'],
     interpreter: windowsInterpreter,
-    stub: { rustTarget: 'x86_64-pc-windows-msvc', zigTarget: 'x86_64-pc-windows-msvc' },
+    // The stub only starts a process: the GNU ABI (which zig links, with no
+    // Microsoft SDK) serves as well as MSVC's; CPython itself is the MSVC build.
+    stub: { rustTarget: 'x86_64-pc-windows-gnu', zigTarget: 'x86_64-pc-windows-gnu' },
   },
 ];
 
