@@ -9,7 +9,7 @@
  * Timings are medians of interleaved runs. Set BENCH_RUNS to change the count.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -185,12 +185,17 @@ const rows = [
   ['warm start / venv python + script', `${(warm / bare).toFixed(3)}x`, 'launcher overhead alone'],
 ];
 const crossRows = process.env.BENCH_CROSS === '0' ? [] : await crossTargets();
-const width = Math.max(...[...rows, ...crossRows].map((r) => r[0].length));
+const desktopRows = process.env.BENCH_CROSS === '0' ? [] : await desktopTargets();
+const width = Math.max(...[...rows, ...crossRows, ...desktopRows].map((r) => r[0].length));
 console.log(`pyseal bench: CPython ${py.version}, demo app ${demo.name} + 1 dependency, ${RUNS} runs (medians)`);
 for (const [k, v, note] of rows) console.log(`  ${k.padEnd(width)}  ${v.padStart(10)}  ${note}`);
 if (crossRows.length) {
   console.log('other Linux targets (built here; aarch64 run under qemu-user):');
   for (const [k, v, note] of crossRows) console.log(`  ${k.padEnd(width)}  ${v.padStart(10)}  ${note}`);
+}
+if (desktopRows.length) {
+  console.log('Windows and macOS (built here; Windows run under Wine with a stand-in python.exe):');
+  for (const [k, v, note] of desktopRows) console.log(`  ${k.padEnd(width)}  ${v.padStart(10)}  ${note}`);
 }
 rmSync(work, { recursive: true, force: true });
 
@@ -244,5 +249,59 @@ async function crossTargets() {
   out.push(['aarch64 warm start (qemu)', ms(median(armWarm)), '']);
   out.push(['aarch64 python -c pass (qemu)', ms(median(armPass)), 'the interpreter alone']);
   out.push(['aarch64 warm start / python -c pass', `${(median(armWarm) / median(armPass)).toFixed(2)}x`, 'the app + launcher over a bare start']);
+  return out;
+}
+
+/**
+ * Windows and macOS: each stub's size, and the Windows launcher's warm start
+ * under Wine beside the stand-in python.exe started directly (the launcher
+ * has no exec there: the difference is its own start plus one more process,
+ * which is what Wine charges most for). macOS cannot run here.
+ */
+async function desktopTargets() {
+  const { ensureWine, standInWindowsPython, zig } = await import('../test/fixtures/windows.mjs');
+  log('bench: Windows and macOS stubs (Wine prefix and stand-in python.exe on first use)');
+  const wine = ensureWine();
+  const out = [];
+  const win = join(work, 'hello.exe');
+  const py = standInWindowsPython();
+  const winArgs = (o) => ['build', '--target', 'x86_64-pc-windows-msvc', '--distribution', py.archive, '--no-compile', '--wheel', demo.app, '--wheel', demo.lib, '--out', o, '--level', String(LEVEL), '--quiet'];
+  const cold = time(() => run(process.execPath, [CLI, ...winArgs(win)], buildEnv));
+  out.push(['x86_64-pc-windows-msvc cold build', ms(cold), 'stub compiled (x86_64-pc-windows-gnu)']);
+  out.push(['x86_64-pc-windows-msvc stub', kb(JSON.parse(run(process.execPath, [CLI, 'inspect', '--json', win])).stubSize), '']);
+  for (const arch of ['aarch64', 'x86_64']) {
+    // A stand-in macOS tree: a real Mach-O for the target as its interpreter (never run here).
+    const root = join(work, `mac-${arch}`);
+    mkdirSync(join(root, 'python', 'bin'), { recursive: true });
+    mkdirSync(join(root, 'python', 'include', 'python3.12'), { recursive: true });
+    writeFileSync(join(root, 'main.c'), 'int main(void) { return 0; }\n');
+    run(zig(), ['cc', '-target', `${arch}-macos`, join(root, 'main.c'), '-o', join(root, 'python', 'bin', 'python3.12')]);
+    writeFileSync(join(root, 'python', 'include', 'python3.12', 'patchlevel.h'), '#define PY_VERSION "3.12.8"\n');
+    const archive = join(work, `cpython-3.12.8-${arch}-apple-darwin-install_only.tar.gz`);
+    run('tar', ['-C', root, '-czf', archive, 'python']);
+    const exe = join(work, `hello-${arch}-apple-darwin`);
+    const macCold = time(() => run(process.execPath, [CLI, 'build', '--target', `${arch}-apple-darwin`, '--distribution', archive, '--no-compile', '--wheel', demo.app, '--wheel', demo.lib, '--out', exe, '--level', String(LEVEL), '--quiet'], buildEnv));
+    out.push([`${arch}-apple-darwin cold build`, ms(macCold), 'stub compiled, signed ad hoc']);
+    out.push([`${arch}-apple-darwin stub`, kb(JSON.parse(run(process.execPath, [CLI, 'inspect', '--json', exe])).stubSize), '']);
+  }
+  const home = `Z:${join(work, 'win-home').replaceAll('/', '\\')}`;
+  const env = { ...wine, PYSEAL_HOME: home };
+  run('wine', [win, 'bench'], env);
+  const pythonExe = readdirSync(join(work, 'win-home', 'blobs')).map((b) => join(work, 'win-home', 'blobs', b, 'python', 'python.exe')).find((f) => existsSync(f));
+  // One wineserver for all runs, as Windows has one kernel.
+  const server = spawn('wineserver', ['-f', '-p'], { env, stdio: 'ignore', detached: true });
+  server.unref();
+  const launcher = [];
+  const alone = [];
+  const n = Math.max(5, RUNS);
+  log(`bench: Windows warm starts under Wine (${n} each, interleaved)`);
+  for (let i = 0; i < n; i++) {
+    launcher.push(time(() => run('wine', [win, 'bench'], env)));
+    alone.push(time(() => run('wine', [pythonExe, 'bench'], env)));
+  }
+  spawnSync('wineserver', ['-k'], { env });
+  out.push(['Windows warm start (Wine)', ms(median(launcher)), '']);
+  out.push(['stand-in python.exe alone (Wine)', ms(median(alone)), 'the interpreter started directly']);
+  out.push(['Windows warm start / python.exe alone', `${(median(launcher) / median(alone)).toFixed(2)}x`, 'one more process start: Wine\'s dearest step']);
   return out;
 }

@@ -2,7 +2,9 @@
 # Installs what pyseal's build, tests and demo need on a fresh Debian machine:
 #   - Debian packages: patchelf, zstd, binutils, gcc (fixtures and builds);
 #     qemu-user-static, binfmt-support, libc6:arm64 and musl:arm64 (running
-#     aarch64 executables in the tests); musl-tools (musl CPythons for the tests)
+#     aarch64 executables in the tests); musl-tools (musl CPythons for the tests);
+#     wine and wine64 (running the Windows executables in the tests),
+#     osslsigncode and openssl (signing them with a throwaway certificate)
 #   - Rust's rust-src component (size-optimized launcher stubs) and the
 #     standard library of every Linux target, when rustup can get them
 #   - the npm packages, a build of pyseal, and the tools it fetches on first
@@ -33,6 +35,9 @@ command -v gcc >/dev/null || missing+=(gcc)
 command -v musl-gcc >/dev/null || missing+=(musl-tools)
 command -v file >/dev/null || missing+=(file)
 command -v qemu-aarch64-static >/dev/null || missing+=(qemu-user-static binfmt-support)
+{ command -v wine >/dev/null && [ -x /usr/lib/wine/wine64 ]; } || missing+=(wine wine64)
+command -v osslsigncode >/dev/null || missing+=(osslsigncode)
+command -v openssl >/dev/null || missing+=(openssl)
 # The aarch64 C libraries (glibc's and musl's loaders run aarch64 programs under qemu).
 if command -v dpkg >/dev/null && { [ ! -e /lib/ld-linux-aarch64.so.1 ] || [ ! -e /lib/ld-musl-aarch64.so.1 ]; }; then
   dpkg --print-foreign-architectures | grep -qx arm64 || $sudo dpkg --add-architecture arm64
@@ -53,5 +58,5 @@ fi
 npm ci --no-audit --no-fund --loglevel=error
 npm run --silent build >/dev/null
 # zig, cargo-zigbuild and uv into pyseal's tools directory, and the Rust
-# standard library for every Linux target (pyseal does this on first need too).
-node dist/cli.js toolchain --target all-linux
+# standard library for every target (pyseal does this on first need too).
+node dist/cli.js toolchain --target all
