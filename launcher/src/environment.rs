@@ -135,10 +135,13 @@ fn write_marker(manifest: &Manifest, env: &Path) -> Result<()> {
 
 /// Each wheel's `site-packages` in the cache, in the manifest's order.
 pub fn site_dirs(cache: &Cache, manifest: &Manifest) -> Vec<PathBuf> {
-    manifest.blobs.iter().filter(|b| b.kind == BlobKind::Wheel).map(|b| cache.blob(&b.sha256).join("site-packages")).collect()
+    manifest
+        .blobs
+        .iter()
+        .filter(|b| b.kind == BlobKind::Wheel)
+        .map(|b| cache.blob(&b.sha256).join("site-packages"))
+        .collect()
 }
-
-
 
 /// The script the launcher runs for `function` and `module` entries. Its first
 /// argument is the launcher's own argv[0], so the application sees the name it
@@ -249,7 +252,6 @@ fn write_new(path: &Path, text: &str) -> Result<()> {
 fn symlink(target: &Path, link: &Path) -> Result<()> {
     std::os::unix::fs::symlink(target, link).ctx("create symlink", link)
 }
-
 
 #[cfg(test)]
 mod tests {

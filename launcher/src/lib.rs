@@ -132,9 +132,15 @@ fn start_failed(cache: &Cache, payload: &Payload, env: &std::path::Path, e: std:
     let error = Error::new(format!("cannot start {}: {}", program.display(), error::describe_io(&e)));
     // Windows starts no program by a path of MAX_PATH or more (see run::startable).
     if cfg!(windows) && program.as_os_str().len() >= 260 {
-        return error.with_hint("the cache is too deep for Windows to start Python from it: set PYSEAL_HOME to a shorter directory");
+        return error.with_hint(
+            "the cache is too deep for Windows to start Python from it: set PYSEAL_HOME to a shorter directory",
+        );
     }
-    error.with_hint(format!("run `{} {} restore` to reinstall it", payload.path.display(), payload.manifest.self_command))
+    error.with_hint(format!(
+        "run `{} {} restore` to reinstall it",
+        payload.path.display(),
+        payload.manifest.self_command
+    ))
 }
 
 /// Prints an error the way every pyseal tool does: one line, then a hint. A

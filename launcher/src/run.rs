@@ -63,7 +63,13 @@ pub fn python(interpreter: &Interpreter, args: Vec<OsString>) -> std::io::Result
 }
 
 /// Runs the application's entry point with the user's arguments.
-pub fn app(cache: &Cache, env: &Path, manifest: &Manifest, argv0: OsString, args: Vec<OsString>) -> std::io::Result<i32> {
+pub fn app(
+    cache: &Cache,
+    env: &Path,
+    manifest: &Manifest,
+    argv0: OsString,
+    args: Vec<OsString>,
+) -> std::io::Result<i32> {
     let interpreter = Interpreter::of(cache, manifest, env);
     match (manifest.entry.kind, environment::entry_file(cache, env, manifest)) {
         // A native program from the app's scripts: it becomes the process (on

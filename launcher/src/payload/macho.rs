@@ -183,7 +183,8 @@ mod writer {
         out: &mut std::fs::File,
         write_payload: impl FnOnce(&mut dyn Write) -> Result<()>,
     ) -> Result<()> {
-        let io = |e: std::io::Error| Error::new(format!("cannot write the executable: {}", crate::error::describe_io(&e)));
+        let io =
+            |e: std::io::Error| Error::new(format!("cannot write the executable: {}", crate::error::describe_io(&e)));
         let h = Header::parse(stub)?;
         let commands = h.commands(stub)?;
         if commands.iter().any(|c| c.kind == LC_DYLD_CHAINED_FIXUPS) {
@@ -215,7 +216,8 @@ mod writer {
             .flat_map(|(c, _)| {
                 let n = u32_at(c.bytes, 64).unwrap_or(0) as usize;
                 (0..n).filter_map(move |i| {
-                    let s = c.bytes.get(SEGMENT_CMD_SIZE + i * SECTION_SIZE..SEGMENT_CMD_SIZE + (i + 1) * SECTION_SIZE)?;
+                    let s =
+                        c.bytes.get(SEGMENT_CMD_SIZE + i * SECTION_SIZE..SEGMENT_CMD_SIZE + (i + 1) * SECTION_SIZE)?;
                     let off = u32::from_le_bytes([s[48], s[49], s[50], s[51]]) as u64;
                     (off > 0).then_some(off)
                 })
@@ -351,7 +353,12 @@ mod writer {
         let bump32 = |b: &mut [u8], at: usize| -> Result<()> {
             let v = u32_at(b, at)? as u64;
             if v >= linkedit {
-                put_u32(b, at, u32::try_from(v + by).map_err(|_| Error::new("the payload is too large for a Mach-O executable (4 GB)"))?);
+                put_u32(
+                    b,
+                    at,
+                    u32::try_from(v + by)
+                        .map_err(|_| Error::new("the payload is too large for a Mach-O executable (4 GB)"))?,
+                );
             }
             Ok(())
         };
@@ -378,7 +385,14 @@ mod writer {
 
     /// A SuperBlob holding one CodeDirectory (version 0x20400, ad hoc and
     /// linker-signed, SHA-256, 4 KiB pages), big-endian as Apple's format is.
-    fn code_signature(ident: &str, code_limit: u64, text: (u64, u64), hashes: &[u8], cd_len: usize, sig_len: usize) -> Vec<u8> {
+    fn code_signature(
+        ident: &str,
+        code_limit: u64,
+        text: (u64, u64),
+        hashes: &[u8],
+        cd_len: usize,
+        sig_len: usize,
+    ) -> Vec<u8> {
         let mut cd = Vec::with_capacity(cd_len);
         let be32 = |v: &mut Vec<u8>, x: u32| v.extend_from_slice(&x.to_be_bytes());
         let be64 = |v: &mut Vec<u8>, x: u64| v.extend_from_slice(&x.to_be_bytes());
@@ -432,9 +446,9 @@ mod writer {
 #[cfg(all(test, feature = "writer"))]
 mod tests {
     use super::*;
+    use object::LittleEndian as LE;
     use object::macho;
     use object::read::macho::{LoadCommandVariant, MachHeader, Segment};
-    use object::LittleEndian as LE;
     use sha2::{Digest, Sha256};
     use std::io::Read;
 
@@ -444,7 +458,12 @@ mod tests {
     fn stub(arm64: bool) -> Vec<u8> {
         let signed = arm64;
         let mut cmds: Vec<Vec<u8>> = Vec::new();
-        let seg = |name: &[u8], vmaddr: u64, vmsize: u64, fileoff: u64, filesize: u64, sect: Option<(&[u8], u64, u32, u64)>| {
+        let seg = |name: &[u8],
+                   vmaddr: u64,
+                   vmsize: u64,
+                   fileoff: u64,
+                   filesize: u64,
+                   sect: Option<(&[u8], u64, u32, u64)>| {
             let mut b = vec![0u8; 72 + if sect.is_some() { 80 } else { 0 }];
             let n = b.len() as u32;
             b[0..4].copy_from_slice(&LC_SEGMENT_64.to_le_bytes());
@@ -502,7 +521,8 @@ mod tests {
 
     fn embed_into(stub: &[u8], payload: &[u8]) -> Vec<u8> {
         let dir = tempfile::tempdir().unwrap();
-        let mut file = std::fs::OpenOptions::new().read(true).write(true).create(true).open(dir.path().join("exe")).unwrap();
+        let mut file =
+            std::fs::OpenOptions::new().read(true).write(true).create(true).open(dir.path().join("exe")).unwrap();
         embed(stub, payload.len() as u64, "demo-app", &mut file, |w| {
             w.write_all(payload).map_err(|e| Error::new(e.to_string()))
         })
@@ -524,8 +544,12 @@ mod tests {
         let mut symtab = None;
         while let Some(cmd) = commands.next().unwrap() {
             match cmd.variant().unwrap() {
-                LoadCommandVariant::Segment64(seg, _) => segments.push((seg.name().to_vec(), seg.fileoff.get(endian), seg.filesize.get(endian))),
-                LoadCommandVariant::LinkeditData(data) if data.cmd.get(endian) == macho::LC_CODE_SIGNATURE => signature = Some(*data),
+                LoadCommandVariant::Segment64(seg, _) => {
+                    segments.push((seg.name().to_vec(), seg.fileoff.get(endian), seg.filesize.get(endian)))
+                }
+                LoadCommandVariant::LinkeditData(data) if data.cmd.get(endian) == macho::LC_CODE_SIGNATURE => {
+                    signature = Some(*data)
+                }
                 LoadCommandVariant::Symtab(s) => symtab = Some((s.stroff.get(endian), s.strsize.get(endian))),
                 _ => {}
             }
@@ -550,7 +574,10 @@ mod tests {
             assert_eq!(cd.code_hash(i as u32).unwrap(), Sha256::digest(page).as_slice(), "page {i}");
         }
         let exec = cd.exec_seg().unwrap();
-        assert_eq!((exec.exec_seg_base.get(object::BigEndian), exec.exec_seg_limit.get(object::BigEndian)), (0, 0x4000));
+        assert_eq!(
+            (exec.exec_seg_base.get(object::BigEndian), exec.exec_seg_limit.get(object::BigEndian)),
+            (0, 0x4000)
+        );
         // And pyseal's own reader finds the payload from the load commands.
         assert_eq!(locate(out).unwrap(), Some((off, payload.len() as u64)));
     }

@@ -288,7 +288,8 @@ mod writer {
         let file_name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let tmp = dir.join(format!(".{file_name}.pyseal-tmp-{}", std::process::id()));
         // A Mach-O's signature names the program: its file name, as a linker would.
-        let name: String = file_name.chars().map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' }).collect();
+        let name: String =
+            file_name.chars().map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' }).collect();
         let result = write_to(&tmp, stub, manifest, blob_files, &name)
             .and_then(|()| crate::cache::rename(&tmp, out).ctx("write", out));
         if result.is_err() {
@@ -297,7 +298,13 @@ mod writer {
         result
     }
 
-    fn write_to(tmp: &Path, stub: &Path, manifest: &mut Manifest, blob_files: &[Option<PathBuf>], name: &str) -> Result<()> {
+    fn write_to(
+        tmp: &Path,
+        stub: &Path,
+        manifest: &mut Manifest,
+        blob_files: &[Option<PathBuf>],
+        name: &str,
+    ) -> Result<()> {
         // The manifest names each blob's place, so the layout is settled first.
         let mut frames: Vec<PathBuf> = Vec::new();
         let mut offset = 0u64;
@@ -334,8 +341,13 @@ mod writer {
         };
 
         let stub_bytes = std::fs::read(stub).ctx("read launcher stub", stub)?;
-        let mut file =
-            std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(true).open(tmp).ctx("create", tmp)?;
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(tmp)
+            .ctx("create", tmp)?;
         if macho::is_macho(&stub_bytes) {
             macho::embed(&stub_bytes, payload_len, name, &mut file, write_payload)?;
         } else {
