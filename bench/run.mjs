@@ -286,20 +286,25 @@ async function desktopTargets() {
   }
   const home = `Z:${join(work, 'win-home').replaceAll('/', '\\')}`;
   const env = { ...wine, PYSEAL_HOME: home };
-  run('wine', [win, 'bench'], env);
+  // Wine's helper processes outlive a run and hold inherited pipes open: no pipes.
+  const wineRun = (args) => {
+    const r = spawnSync('wine', args, { env: { ...process.env, ...env }, stdio: 'ignore' });
+    if (r.status !== 0) throw new Error(`wine ${args.join(' ')} failed (${r.status})`);
+  };
+  wineRun([win, 'bench']);
   const pythonExe = readdirSync(join(work, 'win-home', 'blobs')).map((b) => join(work, 'win-home', 'blobs', b, 'python', 'python.exe')).find((f) => existsSync(f));
   // One wineserver for all runs, as Windows has one kernel.
-  const server = spawn('wineserver', ['-f', '-p'], { env, stdio: 'ignore', detached: true });
+  const server = spawn('wineserver', ['-f', '-p'], { env: { ...process.env, ...env }, stdio: 'ignore', detached: true });
   server.unref();
   const launcher = [];
   const alone = [];
   const n = Math.max(5, RUNS);
   log(`bench: Windows warm starts under Wine (${n} each, interleaved)`);
   for (let i = 0; i < n; i++) {
-    launcher.push(time(() => run('wine', [win, 'bench'], env)));
-    alone.push(time(() => run('wine', [pythonExe, 'bench'], env)));
+    launcher.push(time(() => wineRun([win, 'bench'])));
+    alone.push(time(() => wineRun([pythonExe, 'bench'])));
   }
-  spawnSync('wineserver', ['-k'], { env });
+  spawnSync('wineserver', ['-k'], { env: { ...process.env, ...env }, stdio: 'ignore' });
   out.push(['Windows warm start (Wine)', ms(median(launcher)), '']);
   out.push(['stand-in python.exe alone (Wine)', ms(median(alone)), 'the interpreter started directly']);
   out.push(['Windows warm start / python.exe alone', `${(median(launcher) / median(alone)).toFixed(2)}x`, 'one more process start: Wine\'s dearest step']);

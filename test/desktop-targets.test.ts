@@ -76,7 +76,7 @@ describe('macOS executables (built and checked here; macOS itself cannot run her
         expect(info.stubSize).toBe(segment.fileoff);
         // One flipped byte of the payload, and the signature no longer holds.
         const bytes = readFileSync(out);
-        bytes[segment.fileoff + 1000] ^= 1;
+        bytes[segment.fileoff + 1000]! ^= 1;
         writeFileSync(`${out}-tampered`, bytes);
         expect(machoCheck()(`${out}-tampered`).badPages).toEqual([Math.floor((segment.fileoff + 1000) / 4096)]);
         if (spawnSync('sh', ['-c', 'command -v rcodesign'], { stdio: 'ignore' }).status === 0) {
@@ -132,7 +132,7 @@ describe('Windows executables, signed, run under Wine', () => {
     // A changed payload byte breaks the signature.
     const bytes = readFileSync(signed);
     const info = JSON.parse(pyseal(['inspect', '--json', signed]).stdout);
-    bytes[info.stubSize + 100] ^= 1;
+    bytes[info.stubSize + 100]! ^= 1;
     writeFileSync(join(dir, 'tampered.exe'), bytes);
     expect(spawnSync('osslsigncode', ['verify', '-CAfile', join(dir, 'cert.pem'), '-in', join(dir, 'tampered.exe')], { encoding: 'utf8' }).stdout).toMatch(/MISMATCH/);
   });
