@@ -89,7 +89,8 @@ const lazyInfo = JSON.parse(run(process.execPath, [CLI, 'inspect', '--json', laz
 const tool = lazyInfo.manifest.blobs.find((b) => b.kind === 'tool');
 const stubDir = join(cacheDir, 'stubs');
 const stubSizes = readdirSync(stubDir).map((k) => ({ size: statSync(join(stubDir, k, 'pyseal-launcher')).size, variant: readFileSync(join(stubDir, k, 'variant'), 'utf8') }));
-const hostStub = statSync(join(stubDir, readdirSync(stubDir)[0], 'pyseal-launcher')).size;
+// The embedded executable's own stub (the stubs directory also holds the lazy tool's).
+const hostStub = JSON.parse(run(process.execPath, [CLI, 'inspect', '--json', exe])).stubSize;
 const toolStub = Math.max(...stubSizes.map((s) => s.size));
 /** Runs without blocking this process, which serves the files. */
 const runAsync = (cmd, args, env) =>
