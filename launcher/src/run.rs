@@ -113,8 +113,10 @@ fn hand_over(mut cmd: Command) -> std::io::Result<i32> {
 
 #[cfg(not(unix))]
 fn hand_over(mut cmd: Command) -> std::io::Result<i32> {
+    let mut child = cmd.spawn()?;
+    // Only once Python runs: a child inherits the console's "ignore Ctrl-C".
     ignore_ctrl_c();
-    let status = cmd.status()?;
+    let status = child.wait()?;
     Ok(status.code().unwrap_or(1))
 }
 

@@ -521,8 +521,13 @@ mod tests {
 
     fn embed_into(stub: &[u8], payload: &[u8]) -> Vec<u8> {
         let dir = tempfile::tempdir().unwrap();
-        let mut file =
-            std::fs::OpenOptions::new().read(true).write(true).create(true).open(dir.path().join("exe")).unwrap();
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(dir.path().join("exe"))
+            .unwrap();
         embed(stub, payload.len() as u64, "demo-app", &mut file, |w| {
             w.write_all(payload).map_err(|e| Error::new(e.to_string()))
         })
@@ -622,7 +627,7 @@ mod tests {
     fn refuses_what_it_cannot_rewrite() {
         let mut no_room = stub(true);
         // The first section starts right after the load commands: no room for another.
-        let cmds_end = 32 + u32::from_le_bytes(no_room[20..24].try_into().unwrap()) as u32;
+        let cmds_end = 32 + u32::from_le_bytes(no_room[20..24].try_into().unwrap());
         no_room[32 + 72 + 48..32 + 72 + 52].copy_from_slice(&cmds_end.to_le_bytes());
         let dir = tempfile::tempdir().unwrap();
         let mut file = std::fs::File::create(dir.path().join("x")).unwrap();
