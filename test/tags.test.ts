@@ -80,7 +80,8 @@ describe('targets', () => {
     for (const t of TARGETS) {
       expect(t.platformTags(false).length).toBeGreaterThan(0);
       expect(t.interpreter({ major: 3, minor: 12 })).toMatch(/^python\//);
-      expect(t.stub.rustTarget).toBe(t.triple);
+      // The Windows stub only starts a process: MinGW's ABI serves the msvc CPython.
+      expect(t.stub.rustTarget).toBe(t.triple.replace('-windows-msvc', '-windows-gnu'));
     }
     expect(resolveTarget('x86_64-pc-windows-msvc').interpreter({ major: 3, minor: 12 })).toBe('python/python.exe');
     expect(resolveTarget('x86_64-unknown-linux-gnu').interpreter({ major: 3, minor: 14, freethreaded: true })).toBe('python/bin/python3.14t');
