@@ -93,6 +93,60 @@ pub fn fetch_all(dir: &Path, items: &[Download], done: &AtomicU64) -> Result<Vec
     }
 }
 
+/// A small document (an update channel) whose hash is not known beforehand:
+/// retried like any download, refused when larger than `max`.
+pub fn get(url: &str, max: u64) -> Result<Vec<u8>> {
+    let agent = agent()?;
+    let d = Download {
+        url: url.to_string(),
+        sha256: String::new(),
+        size: max,
+        what: "update channel".into(),
+        mirror: None,
+    };
+    let mut last = String::new();
+    for attempt in 0..ATTEMPTS {
+        if attempt > 0 {
+            std::thread::sleep(Duration::from_millis(250 << (attempt - 1)));
+        }
+        let response = agent.get(url).header("Cache-Control", "no-cache").call();
+        let mut response = match response {
+            Ok(r) => r,
+            Err(e) => match tls_error(&e) {
+                Some(tls) => {
+                    return Err(Error::new(format!("cannot download {url} (update channel): TLS: {tls}")).with_hint(
+                        "if a proxy or mirror uses its own certificate authority, point SSL_CERT_FILE at it",
+                    ));
+                }
+                None => {
+                    last = describe(&e);
+                    continue;
+                }
+            },
+        };
+        let status = response.status().as_u16();
+        match status {
+            200 => {}
+            429 | 500..=599 => {
+                last = format!("the server answered HTTP {status}");
+                continue;
+            }
+            404 => return Err(unreachable_error(&d, "not found (HTTP 404)")),
+            _ => return Err(unreachable_error(&d, &format!("the server answered HTTP {status}"))),
+        }
+        let mut body = Vec::new();
+        match response.body_mut().as_reader().take(max + 1).read_to_end(&mut body) {
+            Ok(_) if body.len() as u64 > max => {
+                return Err(Error::new(format!("{url} (update channel) is larger than {max} bytes"))
+                    .with_hint("the channel URL points at something that is not a pyseal channel"));
+            }
+            Ok(_) => return Ok(body),
+            Err(e) => last = crate::error::describe_io(&e),
+        }
+    }
+    Err(unreachable_error(&d, &last))
+}
+
 fn agent() -> Result<ureq::Agent> {
     // ring is the one crypto provider compiled in; installing it twice is harmless.
     let _ = rustls::crypto::ring::default_provider().install_default();

@@ -156,16 +156,22 @@ pub fn entry_source(manifest: &Manifest, site_dirs: &[PathBuf]) -> String {
             header.push_str(&format!("site.addsitedir({:?})\n", dir.to_string_lossy()));
         }
     }
+    // An updatable release is "pending" until a start gets this far (see update::PENDING).
+    let reached = if manifest.update.is_some() {
+        "import os\ntry:\n    os.unlink(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), \"pyseal-pending\"))\nexcept OSError:\n    pass\n"
+    } else {
+        ""
+    };
     if manifest.entry.kind == EntryKind::Module {
         return format!(
-            "{header}import runpy, sys\ndel sys.argv[0]\nrunpy.run_module({module:?}, run_name=\"__main__\", alter_sys=True)\n"
+            "{header}import runpy, sys\ndel sys.argv[0]\nimport importlib.util\nif importlib.util.find_spec({module:?}) is None:\n    raise ModuleNotFoundError({module:?})\n{reached}runpy.run_module({module:?}, run_name=\"__main__\", alter_sys=True)\n"
         );
     }
     let (head, rest) = match manifest.entry.function.split_once('.') {
         Some((head, rest)) => (head, format!(".{rest}")),
         None => (manifest.entry.function.as_str(), String::new()),
     };
-    format!("{header}import sys\ndel sys.argv[0]\nfrom {module} import {head}\nsys.exit({head}{rest}())\n")
+    format!("{header}import sys\ndel sys.argv[0]\nfrom {module} import {head}\n{reached}sys.exit({head}{rest}())\n")
 }
 
 /// The file of the app's `.data/scripts` a `program` or `script` entry runs:

@@ -19,6 +19,7 @@ pub mod pack;
 pub mod payload;
 pub mod run;
 pub mod self_command;
+pub mod update;
 #[cfg(feature = "wheel")]
 pub mod wheel;
 
@@ -39,6 +40,10 @@ pub fn launch() -> Result<i32> {
     let args: Vec<OsString> = args.collect();
     // A bare launcher (no payload of its own) run by a lazy executable's
     // launcher to do its first-run installation (or a `self restore`).
+    #[cfg(feature = "lazy")]
+    if args.len() >= 2 && args[0] == UPDATE_FLAG && !payload::has_trailer(&exe) {
+        return update::apply::run(&Cache::locate()?, std::path::Path::new(&args[1]), &args[2..]);
+    }
     if args.len() == 2 && (args[0] == INSTALL_FLAG || args[0] == RESTORE_FLAG) && !payload::has_trailer(&exe) {
         let target = Payload::open(std::path::Path::new(&args[1]))?;
         let mode = if args[0] == RESTORE_FLAG { blobs::Mode::Replace } else { blobs::Mode::Missing };
@@ -56,6 +61,16 @@ pub fn launch() -> Result<i32> {
     if !environment::is_complete(&env) || blobs::any_needed_missing(&cache, &payload) {
         install(&cache, &payload)?;
     }
+    // An updatable build's first starts after an update are watched (one more stat otherwise).
+    if let Some(config) = &payload.manifest.update {
+        update::sweep(&payload.path);
+        if config.check_daily {
+            update::background_check(&cache, &payload);
+        }
+        if update::pending(&env) {
+            return update::start_pending(&cache, &payload, &env, argv0, args);
+        }
+    }
     run::app(&cache, &env, &payload.manifest, argv0, args).map_err(|e| start_failed(&cache, &payload, &env, e))
 }
 
@@ -68,6 +83,8 @@ pub fn env_path(cache: &Cache, payload: &Payload) -> PathBuf {
 pub const INSTALL_FLAG: &str = "--pyseal-install";
 /// The same, replacing every blob (`self restore`).
 pub const RESTORE_FLAG: &str = "--pyseal-restore";
+/// The argument that asks the network tool to update another executable (`self update`).
+pub const UPDATE_FLAG: &str = "--pyseal-update";
 
 /// First-run set-up: blobs, then the environment.
 pub fn install(cache: &Cache, payload: &Payload) -> Result<()> {
@@ -99,10 +116,16 @@ fn delegate_install(cache: &Cache, payload: &Payload, mode: blobs::Mode) -> Resu
         ))
         .with_hint("build it again with pyseal build --mode lazy")
     })?;
+    let flag = if mode == blobs::Mode::Replace { RESTORE_FLAG } else { INSTALL_FLAG };
+    run_tool(cache, payload, tool, &[flag.into(), payload.path.clone().into_os_string()])
+}
+
+/// Runs the network tool with `args` and ends as it ends.
+pub fn run_tool(cache: &Cache, payload: &Payload, tool: &manifest::Blob, args: &[OsString]) -> Result<()> {
     blobs::ensure_these(cache, payload, vec![tool], blobs::Mode::Missing)?;
     let program = cache.blob(&tool.sha256).join(TOOL_NAME);
     let mut command = std::process::Command::new(&program);
-    command.arg(if mode == blobs::Mode::Replace { RESTORE_FLAG } else { INSTALL_FLAG }).arg(&payload.path);
+    command.args(args);
     #[cfg(target_os = "linux")]
     {
         use std::os::unix::process::CommandExt;

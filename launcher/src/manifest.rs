@@ -32,6 +32,22 @@ pub struct Manifest {
     /// Byte-compile the wheels fetched on first run (the build asked for it).
     #[serde(default, skip_serializing_if = "is_false")]
     pub compile_fetched: bool,
+    /// Where new releases are published, and the keys that may sign them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update: Option<Update>,
+}
+
+/// An updatable build: `EXE self update` reads `<channel>/channel.json`.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Update {
+    /// The channel's base URL (https, or http: the document is signed either way).
+    pub channel: String,
+    /// Trusted ed25519 public keys, base64 (32 bytes each).
+    pub keys: Vec<String>,
+    /// Look for a new release once a day, in the background (`--update-check daily`).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub check_daily: bool,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -256,6 +272,24 @@ impl Manifest {
         if !python_blob {
             return Err(Error::corrupt("the payload manifest names no Python distribution blob"));
         }
+        if let Some(update) = &self.update {
+            let url = &update.channel;
+            if !(url.starts_with("https://") || url.starts_with("http://")) || url.chars().any(char::is_control) {
+                return Err(bad("update channel", url));
+            }
+            let b64 = |c: char| c.is_ascii_alphanumeric() || "+/=".contains(c);
+            if update.keys.is_empty()
+                || update.keys.len() > 16
+                || update.keys.iter().any(|k| k.len() != 44 || !k.chars().all(b64))
+            {
+                return Err(Error::corrupt("the payload manifest has invalid update keys"));
+            }
+            if !self.blobs.iter().any(|b| b.kind == BlobKind::Tool) {
+                return Err(Error::corrupt(
+                    "the payload manifest has an update channel but no launcher tool to use it",
+                ));
+            }
+        }
         Ok(())
     }
 
@@ -405,6 +439,7 @@ pub(crate) fn sample() -> Manifest {
         self_command: "self".into(),
         builder: "pyseal test".into(),
         compile_fetched: false,
+        update: None,
         blobs: vec![Blob {
             sha256: sha,
             kind: BlobKind::Python,

@@ -53,13 +53,17 @@ impl Interpreter {
 /// Runs the interpreter with `args`. Returns only if it could not be started
 /// (Unix) or with the exit code it ended with (Windows).
 pub fn python(interpreter: &Interpreter, args: Vec<OsString>) -> std::io::Result<i32> {
+    hand_over(python_command(interpreter, args))
+}
+
+fn python_command(interpreter: &Interpreter, args: Vec<OsString>) -> Command {
     let mut cmd = Command::new(&interpreter.program);
     cmd.args(args);
     // A PYTHONHOME meant for another Python would send ours looking for its
     // standard library in the wrong place.
     cmd.env_remove("PYTHONHOME");
     cmd.envs(interpreter.env.iter().map(|(k, v)| (k, v)));
-    hand_over(cmd)
+    cmd
 }
 
 /// Runs the application's entry point with the user's arguments.
@@ -70,6 +74,28 @@ pub fn app(
     argv0: OsString,
     args: Vec<OsString>,
 ) -> std::io::Result<i32> {
+    app_with(cache, env, manifest, argv0, args, hand_over)
+}
+
+/// The same as a child the launcher waits for (a pending release's first starts).
+pub fn app_and_wait(
+    cache: &Cache,
+    env: &Path,
+    manifest: &Manifest,
+    argv0: OsString,
+    args: Vec<OsString>,
+) -> std::io::Result<i32> {
+    app_with(cache, env, manifest, argv0, args, wait_for)
+}
+
+fn app_with(
+    cache: &Cache,
+    env: &Path,
+    manifest: &Manifest,
+    argv0: OsString,
+    args: Vec<OsString>,
+    start: fn(Command) -> std::io::Result<i32>,
+) -> std::io::Result<i32> {
     let interpreter = Interpreter::of(cache, manifest, env);
     match (manifest.entry.kind, environment::entry_file(cache, env, manifest)) {
         // A native program from the app's scripts: it becomes the process (on
@@ -78,20 +104,20 @@ pub fn app(
             let mut cmd = Command::new(program);
             cmd.args(args);
             set_arg0(&mut cmd, argv0);
-            hand_over(cmd)
+            start(cmd)
         }
         (EntryKind::Script, Some(script)) => {
             let mut all = Vec::with_capacity(args.len() + 1);
             all.push(script.into_os_string());
             all.extend(args);
-            python(&interpreter, all)
+            start(python_command(&interpreter, all))
         }
         _ => {
             let mut all = Vec::with_capacity(args.len() + 2);
             all.push(environment::entry_script(env).into_os_string());
             all.push(argv0);
             all.extend(args);
-            python(&interpreter, all)
+            start(python_command(&interpreter, all))
         }
     }
 }
@@ -112,16 +138,28 @@ fn hand_over(mut cmd: Command) -> std::io::Result<i32> {
 }
 
 #[cfg(not(unix))]
-fn hand_over(mut cmd: Command) -> std::io::Result<i32> {
+fn hand_over(cmd: Command) -> std::io::Result<i32> {
+    wait_for(cmd)
+}
+
+/// Starts the program and waits, ending with its exit code (a death by
+/// signal as a shell reports it, 128 + the signal).
+fn wait_for(mut cmd: Command) -> std::io::Result<i32> {
     let mut child = cmd.spawn()?;
-    // Only once Python runs: a child inherits the console's "ignore Ctrl-C".
+    // Only after the start: the child would inherit the launcher's "ignore"
+    // (and Python installs no KeyboardInterrupt handler for an ignored SIGINT).
     ignore_ctrl_c();
     let status = child.wait()?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        if let Some(signal) = status.signal() {
+            return Ok(128 + signal);
+        }
+    }
     Ok(status.code().unwrap_or(1))
 }
 
-/// Ctrl-C is for the program the launcher started: the console sends it to
-/// both, and the launcher, which only waits, must not die of it first.
 /// CreateProcess cannot start a program whose path passes MAX_PATH, even with
 /// a `\\?\` prefix (the file APIs can; std uses them for everything else).
 /// A cache that deep (a long `PYSEAL_HOME`) still works through the path's
@@ -168,6 +206,8 @@ fn startable(program: PathBuf) -> PathBuf {
     PathBuf::from(OsString::from_wide(&plain))
 }
 
+/// Ctrl-C is for the program the launcher started: the console sends it to
+/// both, and the launcher, which only waits, must not die of it first.
 #[cfg(windows)]
 fn ignore_ctrl_c() {
     unsafe extern "system" {
@@ -175,6 +215,13 @@ fn ignore_ctrl_c() {
     }
     unsafe {
         SetConsoleCtrlHandler(None, 1);
+    }
+}
+
+#[cfg(unix)]
+fn ignore_ctrl_c() {
+    unsafe {
+        libc::signal(libc::SIGINT, libc::SIG_IGN);
     }
 }
 

@@ -11,7 +11,7 @@ use crate::error::{Error, IoContext, Result, printable};
 use crate::payload::Payload;
 use crate::{env_path, install, run};
 
-const COMMANDS: &str = "info, python, restore, remove";
+const COMMANDS: &str = "info, python, restore, remove, update, rollback";
 
 pub fn run(cache: &Cache, payload: &Payload, args: &[OsString]) -> Result<i32> {
     let word = &payload.manifest.self_command;
@@ -44,6 +44,20 @@ pub fn run(cache: &Cache, payload: &Payload, args: &[OsString]) -> Result<i32> {
             );
             Ok(0)
         }
+        Some("update") => {
+            let tool = payload.manifest.tool_blob().filter(|_| payload.manifest.update.is_some()).ok_or_else(|| {
+                Error::new(format!(
+                    "{} {} was built without an update channel",
+                    payload.manifest.app, payload.manifest.version
+                ))
+                .with_hint("build it with pyseal build --channel URL --public-key FILE")
+            })?;
+            let mut tool_args: Vec<OsString> = vec![crate::UPDATE_FLAG.into(), payload.path.clone().into_os_string()];
+            tool_args.extend(args[1..].iter().cloned());
+            crate::run_tool(cache, payload, tool, &tool_args)?;
+            Ok(0)
+        }
+        Some("rollback") => crate::update::rollback_command(cache, payload),
         Some(other) => Err(Error::new(format!("unknown command `{word} {other}`"))
             .with_hint(format!("the `{word}` commands are: {COMMANDS}"))),
     }
@@ -58,6 +72,10 @@ fn print_help(payload: &Payload) {
     println!("  {w} python [ARGS...]  run the app's Python with its packages");
     println!("  {w} restore           reinstall the app from this executable");
     println!("  {w} remove            remove the app's installation from the cache");
+    if m.update.is_some() {
+        println!("  {w} update [--check]  install the newest release from the app's signed channel");
+        println!("  {w} rollback          go back to the release before the last update");
+    }
 }
 
 fn info(cache: &Cache, payload: &Payload) -> Result<i32> {
