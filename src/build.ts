@@ -164,8 +164,10 @@ async function buildWith(options: BuildOptions, signal: AbortSignal): Promise<Bu
     // The writer names a fetched wheel's blob after the wheel's hash.
     blobs.push({ record: { sha256: '', kind: 'wheel', name: blobName, size }, url: { url, sha256: w.sha256, size, ...mirror } });
   }
-  const stubs = lazy ? await Promise.all([stubPromise, time('stub', ensureStub({ target, features: ['lazy', ...guiFeatures], signal }, cache, reporter))]) : [await stubPromise];
-  if (lazy) blobs.push(await toolBlob(stubs[1]!, target, cache));
+  // The network tool: a lazy executable's first run, and every updatable build's `self update`.
+  const withTool = lazy || config.update !== undefined;
+  const stubs = withTool ? await Promise.all([stubPromise, time('stub', ensureStub({ target, features: ['lazy', ...guiFeatures], signal }, cache, reporter))]) : [await stubPromise];
+  if (withTool) blobs.push(await toolBlob(stubs[1]!, target, cache));
   const { files: blobFiles, compressed } = await time('compress', compressBlobs(blobs, config.level, cache, reporter));
   const stub = stubs[0]!;
 
@@ -179,6 +181,7 @@ async function buildWith(options: BuildOptions, signal: AbortSignal): Promise<Bu
     self_command: config.selfCommand,
     builder: `pyseal ${VERSION}`,
     ...(config.compileFetched ? { compile_fetched: true } : {}),
+    ...(config.update ? { update: config.update } : {}),
     blobs: blobs.map((b) => ({ ...b.record, source: b.url ? { url: b.url } : { payload: { offset: 0, length: 0 } } })),
   };
   const suffix = targetIsHost && !options.targetInName ? '' : `-${target.triple}`;

@@ -13,6 +13,8 @@ import { formatInspection, inspect, printable } from './inspect.js';
 import { formatBytes, Reporter } from './progress.js';
 import { resolveTarget, resolveTargets } from './targets/index.js';
 import { prepareToolchain } from './toolchain/index.js';
+import { keygen } from './update/keys.js';
+import { release } from './update/release.js';
 import { VERSION } from './version.js';
 
 const MAIN_HELP = `pyseal ${VERSION}: one self-bootstrapping executable per Python app, release and target
@@ -24,6 +26,8 @@ Commands:
   inspect EXE    show what an executable carries
   python list    show the CPython versions pyseal's catalog offers for a target
   toolchain      fetch and check what building for targets needs (zig, cargo-zigbuild, uv, Rust targets)
+  keygen         make an ed25519 key pair for signing update channels
+  release DIR    publish built executables to a signed update channel directory
 
 Options:
   -h, --help     show help (also: pyseal <command> --help)
@@ -64,6 +68,11 @@ Mode:
   --blobs-dir DIR             lazy: write files that only exist locally to DIR, for you to host ...
   --blobs-url URL             ... at URL (otherwise they stay embedded)
   --compile-fetched           lazy: byte-compile the fetched wheels on first run (otherwise Python does on import)
+
+Updates:
+  --channel URL               where releases are published (\`EXE self update\` reads URL/channel.json)
+  --public-key FILE           a key trusted to sign the channel (repeatable; from \`pyseal keygen\`)
+  --update-check daily|never  daily: look for a release in the background once a day, told on the next run (default: never)
 
 Output:
   --script NAME               the app's console script, or a file of its .data/scripts, to run (default: its only console script)
@@ -110,6 +119,31 @@ Options:
   -h, --help        show this help
 `;
 
+const KEYGEN_HELP = `Usage: pyseal keygen --out DIR
+
+Writes a new ed25519 key pair: DIR/pyseal.key (private, mode 0600: keep it
+secret and backed up) and DIR/pyseal.pub (give it to pyseal build
+--public-key). Never replaces an existing key.
+`;
+
+const RELEASE_HELP = `Usage: pyseal release EXE|DIR... --key FILE --channel-dir DIR [options]
+
+Publishes one version of an app (one executable per target, built with
+--channel) to a channel directory for any static host: DIR/channel.json, signed,
+and DIR/blobs/<sha256>, the parts of every executable by content. Installed
+executables then update with \`EXE self update\`, downloading only the parts
+they lack.
+
+Options:
+  --key FILE              the private key to sign with (repeatable: old and new while rotating)
+  --channel-dir DIR       the channel directory to write
+  --expires DURATION      how long the document stays valid: 30d, 12h, 45m (default: 30d)
+  --rollout PERCENT       offer the release to this share of installations (default: 100)
+  --minimum-version V     installations older than V are told the update is required
+  --json                  print what was released as JSON
+  -h, --help              show this help
+`;
+
 const INSPECT_HELP = `Usage: pyseal inspect EXE [--json]
 
 Shows the app, version, entry point, Python version, target and blobs of EXE.
@@ -150,6 +184,9 @@ const BUILD_OPTIONS = {
   'self-command': { type: 'string' },
   'no-compile': { type: 'boolean' },
   gui: { type: 'boolean' },
+  channel: { type: 'string' },
+  'public-key': { type: 'string', multiple: true },
+  'update-check': { type: 'string' },
   json: { type: 'boolean' },
   quiet: { type: 'boolean', short: 'q' },
   help: { type: 'boolean', short: 'h' },
@@ -216,6 +253,9 @@ async function runBuild(args: string[]): Promise<number> {
     selfCommand: values['self-command'],
     compile: values['no-compile'] ? false : undefined,
     gui: values.gui,
+    channel: values.channel,
+    publicKeys: values['public-key'],
+    updateCheck: values['update-check'],
     reporter: values.quiet || values.json ? new Reporter(process.stderr, false) : new Reporter(),
   });
   const shown = (out: string) => {
@@ -323,6 +363,53 @@ async function runPython(args: string[]): Promise<number> {
   return 0;
 }
 
+async function runKeygen(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, { out: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, 'keygen');
+  if (values.help) {
+    process.stdout.write(KEYGEN_HELP);
+    return 0;
+  }
+  if (positionals.length || !values.out) throw new UserError('keygen needs --out DIR', 'usage: pyseal keygen --out keys/', 2);
+  const made = await keygen(values.out);
+  process.stdout.write(`wrote ${made.key} (private: keep it secret) and ${made.pub}\npublic key: ${made.publicKey}\n`);
+  return 0;
+}
+
+async function runRelease(args: string[]): Promise<number> {
+  const options = {
+    key: { type: 'string', multiple: true },
+    'channel-dir': { type: 'string' },
+    expires: { type: 'string' },
+    rollout: { type: 'string' },
+    'minimum-version': { type: 'string' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  } satisfies ParseArgsConfig['options'];
+  const { values, positionals } = parse(args, options, 'release');
+  if (values.help) {
+    process.stdout.write(RELEASE_HELP);
+    return 0;
+  }
+  if (!values['channel-dir']) throw new UserError('release needs --channel-dir DIR', 'usage: pyseal release dist/ --key keys/pyseal.key --channel-dir public/stable', 2);
+  const result = await release({
+    inputs: positionals,
+    keys: values.key ?? [],
+    channelDir: values['channel-dir'],
+    expires: values.expires ?? '30d',
+    ...(values.rollout !== undefined ? { rollout: Number(values.rollout) } : {}),
+    ...(values['minimum-version'] ? { minimumVersion: values['minimum-version'] } : {}),
+  });
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+    return 0;
+  }
+  const until = new Date(result.expires * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
+  process.stdout.write(
+    `released ${result.app} ${result.version} (sequence ${result.sequence}, valid until ${until}) for ${result.targets.join(', ')}: ${result.newBlobs} new part(s), ${formatBytes(result.newBytes)}\n`,
+  );
+  return 0;
+}
+
 async function runInspect(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, 'inspect');
   if (values.help) {
@@ -345,6 +432,10 @@ export async function main(argv: string[]): Promise<number> {
       return runInspect(rest);
     case 'python':
       return runPython(rest);
+    case 'keygen':
+      return runKeygen(rest);
+    case 'release':
+      return runRelease(rest);
     case 'toolchain':
       return runToolchain(rest);
     case undefined:
@@ -358,7 +449,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(`pyseal ${VERSION}\n`);
       return 0;
     default:
-      throw new UserError(`unknown command ${JSON.stringify(command)}`, 'the commands are: build, inspect, python, toolchain', 2);
+      throw new UserError(`unknown command ${JSON.stringify(command)}`, 'the commands are: build, inspect, python, toolchain, keygen, release', 2);
   }
 }
 

@@ -12,6 +12,7 @@ import { parse as parseToml, TomlError } from 'smol-toml';
 import { UserError } from './errors.js';
 import { isHttpUrl } from './fetch.js';
 import type { IndexOptions } from './pip.js';
+import { readPublicKey } from './update/keys.js';
 
 /** What the command line (or a library caller) may set. */
 export interface BuildFlags {
@@ -46,6 +47,12 @@ export interface BuildFlags {
   compile?: boolean;
   /** Windows: no console window (a `windows` subsystem stub running pythonw.exe). */
   gui?: boolean;
+  /** The update channel's base URL (`EXE self update` reads `<URL>/channel.json`). */
+  channel?: string;
+  /** Public key files (or base64 keys) trusted to sign the channel. */
+  publicKeys?: string[];
+  /** `daily`: look for a new release in the background once a day; `never` (default). */
+  updateCheck?: string;
 }
 
 /** embedded: every blob in the executable; lazy: fetched on first run. */
@@ -55,6 +62,8 @@ export interface Config
   extends Required<Pick<BuildFlags, 'mode' | 'compileFetched' | 'wheels' | 'wheelDirs' | 'level' | 'selfCommand' | 'compile' | 'from' | 'requirements' | 'extras' | 'upgrade' | 'gui'>> {
   /** Where lazy builds put local-only files for the user to host, and the URL they are served from. */
   blobs?: { dir: string; url: string };
+  /** An updatable build: its channel and the keys it trusts (base64). */
+  update?: { channel: string; keys: string[]; check_daily?: true };
   projectDir: string;
   /** `[project]` name and version, when there is a pyproject.toml. */
   project?: { name?: string; version?: string };
@@ -108,6 +117,9 @@ const KEYS = {
   'self-command': 'string',
   compile: 'boolean',
   gui: 'boolean',
+  channel: 'string',
+  'public-keys': 'string[]',
+  'update-check': 'string',
 } as const;
 
 type Table = Record<string, unknown>;
@@ -195,6 +207,27 @@ export async function loadConfig(projectDir: string, flags: BuildFlags, cwd = pr
     gui: flags.gui ?? (fromToml('gui') as boolean | undefined) ?? false,
   };
   if (project) config.project = project;
+  const channel = flags.channel ?? (fromToml('channel') as string | undefined);
+  // A key is a file (relative to where it was named) or the base64 key itself.
+  const keyAt = (k: string, base: string) => (/^[A-Za-z0-9+/]{43}=$/.test(k) ? k : absolutize(k, base));
+  const keys = flags.publicKeys?.length ? flags.publicKeys.map((k) => keyAt(k, cwd)) : ((fromToml('public-keys') as string[] | undefined) ?? []).map((k) => keyAt(k, dir));
+  if (channel || keys.length) {
+    if (!channel) throw new UserError('--public-key needs --channel URL', 'pass the URL the channel directory will be served from', 2);
+    if (!keys.length) throw new UserError('--channel needs --public-key FILE', 'make a key pair with `pyseal keygen --out keys/` and pass keys/pyseal.pub', 2);
+    let url: URL;
+    try {
+      url = new URL(channel);
+    } catch {
+      throw new UserError(`--channel ${JSON.stringify(channel)} is not a URL`, 'use the https URL the channel directory is served from', 2);
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new UserError(`--channel ${channel} is not an http(s) URL`, 'use the https URL the channel directory is served from', 2);
+    if (url.username || url.password) throw new UserError('--channel must not carry credentials', 'executables are public: serve the channel without a password', 2);
+    const check = flags.updateCheck ?? (fromToml('update-check') as string | undefined) ?? 'never';
+    if (check !== 'never' && check !== 'daily') throw new UserError(`--update-check ${check} is not never or daily`, 'use --update-check daily, or leave it out', 2);
+    config.update = { channel: channel.replace(/\/+$/, ''), keys: keys.map(readPublicKey), ...(check === 'daily' ? { check_daily: true as const } : {}) };
+  } else if (flags.updateCheck ?? fromToml('update-check')) {
+    throw new UserError('--update-check needs --channel URL and --public-key FILE', 'an update check needs a channel to check', 2);
+  }
   const python = flags.python ?? (fromToml('python') as string | undefined);
   if (python) config.python = python;
   const mirror = flags.pythonMirror ?? (fromToml('python-mirror') as string | undefined) ?? (process.env.PYSEAL_PYTHON_MIRROR || undefined);

@@ -17,6 +17,8 @@ export interface Manifest {
   blobs: BlobRecord[];
   /** Byte-compile the wheels fetched on first run. */
   compile_fetched?: boolean;
+  /** An updatable build: its channel's base URL and the ed25519 keys (base64) trusted to sign it. */
+  update?: { channel: string; keys: string[]; check_daily?: boolean };
 }
 
 /**
