@@ -185,11 +185,14 @@ const rows = [
   ['warm start / venv console script', `${(warm / plain).toFixed(3)}x`, 'target <= 1.05x'],
   ['warm start / venv python + script', `${(warm / bare).toFixed(3)}x`, 'launcher overhead alone'],
 ];
+const updateRows = await updateFigures();
 const crossRows = process.env.BENCH_CROSS === '0' ? [] : await crossTargets();
 const desktopRows = process.env.BENCH_CROSS === '0' ? [] : await desktopTargets();
-const width = Math.max(...[...rows, ...crossRows, ...desktopRows].map((r) => r[0].length));
+const width = Math.max(...[...rows, ...updateRows, ...crossRows, ...desktopRows].map((r) => r[0].length));
 console.log(`pyseal bench: CPython ${py.version}, demo app ${demo.name} + 1 dependency, ${RUNS} runs (medians)`);
 for (const [k, v, note] of rows) console.log(`  ${k.padEnd(width)}  ${v.padStart(10)}  ${note}`);
+console.log('self update (loopback HTTP, a patch release that changes only the app\'s code):');
+for (const [k, v, note] of updateRows) console.log(`  ${k.padEnd(width)}  ${v.padStart(10)}  ${note}`);
 if (crossRows.length) {
   console.log('other Linux targets (built here; aarch64 run under qemu-user):');
   for (const [k, v, note] of crossRows) console.log(`  ${k.padEnd(width)}  ${v.padStart(10)}  ${note}`);
@@ -310,4 +313,76 @@ async function desktopTargets() {
   out.push(['stand-in python.exe alone (Wine)', ms(median(alone)), 'the interpreter started directly']);
   out.push(['Windows warm start / python.exe alone', `${(median(launcher) / median(alone)).toFixed(2)}x`, 'one more process start: Wine\'s dearest step']);
   return out;
+}
+
+/**
+ * Self-update: the share of the executable a patch release downloads (the
+ * app's frame and the manifest part, never CPython), the time from `self
+ * update` to the new version's first output, and what watching for a
+ * pending release costs a warm start (an updatable build beside the same
+ * build without a channel).
+ */
+async function updateFigures() {
+  log('bench: self update (keygen, two releases on a loopback channel)');
+  const channelDir = join(work, 'channel');
+  let served = 0;
+  const server = createServer((req, res) => {
+    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname).replace(/^\/+/, '');
+    const file = join(channelDir, ...path.split('/').filter((p) => p && p !== '..'));
+    if (!existsSync(file) || !statSync(file).isFile()) return res.writeHead(404).end();
+    const body = readFileSync(file);
+    served += body.length;
+    res.writeHead(200, { 'content-length': body.length }).end(body);
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const base = `http://127.0.0.1:${server.address().port}`;
+  run(process.execPath, [CLI, 'keygen', '--out', join(work, 'keys')]);
+  const channelArgs = ['--channel', base, '--public-key', join(work, 'keys', 'pyseal.pub')];
+  const builds = {};
+  for (const version of ['1.0.0', '1.0.1']) {
+    const wheels = demoApp(join(work, `update-${version}`), { version });
+    builds[version] = join(work, `update-${version}`, 'out', 'hello-app');
+    await runAsync(process.execPath, [CLI, 'build', '--distribution', py.archive, '--wheel', wheels.app, '--wheel', wheels.lib, ...channelArgs, '--out', builds[version], '--level', String(LEVEL), '--quiet'], buildEnv);
+  }
+  const plain = join(work, 'update-plain');
+  run(process.execPath, [CLI, ...buildArgs(plain)], buildEnv);
+  const publish = (version) => run(process.execPath, [CLI, 'release', join(work, `update-${version}`, 'out'), '--key', join(work, 'keys', 'pyseal.key'), '--channel-dir', channelDir]);
+  publish('1.0.0');
+  publish('1.0.1');
+  const size = statSync(builds['1.0.0']).size;
+  const shares = [];
+  const times = [];
+  const n = Math.max(3, Math.floor(RUNS / 3));
+  log(`bench: self update, ${n} times from a fresh copy of 1.0.0`);
+  for (let i = 0; i < n; i++) {
+    const dir = join(work, `update-user-${i}`);
+    mkdirSync(dir, { recursive: true });
+    const exe = join(dir, 'hello-app');
+    writeFileSync(exe, readFileSync(builds['1.0.0']), { mode: 0o755 });
+    const home = { PYSEAL_HOME: join(dir, 'home') };
+    run(exe, ['bench'], home);
+    served = 0;
+    times.push((await runAsync(exe, ['self', 'update'], home)) + (await runAsync(exe, ['bench'], home)));
+    shares.push(served / size);
+  }
+  // The pending check on a warm start: updatable (settled) vs the same app without a channel.
+  const userExe = join(work, 'update-user-0', 'hello-app');
+  const userHome = { PYSEAL_HOME: join(work, 'update-user-0', 'home') };
+  const plainHome = { PYSEAL_HOME: join(work, 'update-plain-home') };
+  run(plain, ['bench'], plainHome);
+  const watched = [];
+  const unwatched = [];
+  log(`bench: warm starts with and without an update channel (${RUNS * 4} each, interleaved)`);
+  for (let i = 0; i < RUNS * 4; i++) {
+    watched.push(time(() => run(userExe, ['bench'], userHome)));
+    unwatched.push(time(() => run(plain, ['bench'], plainHome)));
+  }
+  server.close();
+  return [
+    ['patch release download', `${(median(shares) * 100).toFixed(2)} %`, `of the ${mb(size)} executable; target <= 5 %`],
+    ['self update to first output', ms(median(times)), 'loopback: check, fetch, verify, install, switch, run'],
+    ['warm start, updatable build', ms(median(watched)), ''],
+    ['warm start, no channel', ms(median(unwatched)), ''],
+    ['updatable / no channel', `${(median(watched) / median(unwatched)).toFixed(3)}x`, 'the pending check: target <= 1.01x'],
+  ];
 }
