@@ -31,6 +31,7 @@ interface Addon {
   writeExecutable(stub: string, manifest: Manifest, blobFiles: (string | null)[], out: string): Promise<void>;
   inspectExecutable(path: string): Inspection;
   sha256File(path: string): Promise<string>;
+  writeStubDelta(old: string, next: string, out: string): void;
 }
 
 const require = createRequire(import.meta.url);

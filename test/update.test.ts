@@ -369,6 +369,34 @@ describe('self update', () => {
     expect(run(u).stdout).toBe('upd-app 2.0\n');
   }, LONG);
 
+  it('a changed stub comes as a zstd delta against the running one', async () => {
+    const f = fixtures();
+    const dir = join(work, 'delta');
+    const out = join(dir, 'upd-app');
+    // The standard-library build of the stub (not the size-optimized one): a stub that differs, as a newer pyseal's would.
+    const r = await pyseal.async(['build', '--quiet', '--distribution', f.python.archive, '--wheel', appWheel(work, '2.0'), '--channel', server.base, '--public-key', keys.main!.pub, '--level', LEVEL, '--out', out], {
+      env: { PYSEAL_STUB_BUILD_STD: '0' },
+      // A build cache of its own: stubs are cached by source and target, not by this variable.
+      buildCache: join(dir, 'build-cache'),
+    });
+    expect(r.stderr).toBe('');
+    release(join(work, 'b1'));
+    release(dir);
+    const body = JSON.parse(JSON.parse(readFileSync(join(channelDir, 'channel.json'), 'utf8')).signed);
+    const target = Object.values(body.targets)[0] as { stub: { sha256: string; size: number }; stub_delta?: { from: string; sha256: string; size: number } };
+    expect(target.stub_delta).toBeDefined();
+    expect(target.stub_delta!.size).toBeLessThan(target.stub.size);
+    const u = install(v1, 'delta');
+    run(u);
+    server.reset();
+    expect(run(u, ['self', 'update']).stdout).toBe('upd-app 1.0 -> 2.0\n');
+    expect(sha256(u.exe)).toBe(sha256(out));
+    expect(server.requests.some((p) => p.endsWith(target.stub.sha256))).toBe(false);
+    // (The network tool changed too, and its frame is fetched whole: it is a blob, not the stub.)
+    expect(server.requests.some((p) => p.endsWith(target.stub_delta!.sha256))).toBe(true);
+    expect(run(u).stdout).toBe('upd-app 2.0\n');
+  }, LONG);
+
   it('--update-check daily looks in the background and tells the next run; PYSEAL_NO_UPDATE_CHECK=1 turns it off', async () => {
     const f = fixtures();
     const dir = join(work, 'daily');

@@ -279,3 +279,13 @@ impl Task for Sha256Task {
 pub fn sha256_file(path: String) -> AsyncTask<Sha256Task> {
     AsyncTask::new(Sha256Task(path.into()))
 }
+
+/// Writes the zstd delta that turns the stub `old` into `new` (see
+/// `pyseal_launcher::update::delta`), for `pyseal release`.
+#[napi]
+pub fn write_stub_delta(old: String, new: String, out: String) -> Result<()> {
+    let read = |p: &str| std::fs::read(p).map_err(|e| to_napi(SealError::io("read", std::path::Path::new(p), e)));
+    let delta = pyseal_launcher::update::delta::encode(&read(&old)?, &read(&new)?)
+        .map_err(|e| napi::Error::new(Status::GenericFailure, format!("cannot make a stub delta: {e}")))?;
+    std::fs::write(&out, delta).map_err(|e| to_napi(SealError::io("write", std::path::Path::new(&out), e)))
+}

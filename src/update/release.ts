@@ -70,6 +70,8 @@ export async function release(o: ReleaseOptions): Promise<ReleaseResult> {
     }
     targets[m.target] = null;
   }
+  const previous = readPreviousSequence(join(o.channelDir, 'channel.json'));
+  const previousStubs = readPreviousStubs(join(o.channelDir, 'channel.json'));
   const blobsDir = join(o.channelDir, 'blobs');
   await mkdir(blobsDir, { recursive: true });
   let newBlobs = 0;
@@ -86,14 +88,16 @@ export async function release(o: ReleaseOptions): Promise<ReleaseResult> {
       described.push({ sha256: part.sha256, size: part.size });
     }
     const whole = await hashRange(path, 0, inspection.fileSize);
+    const stub = described[0]!;
+    const delta = await stubDelta(previousStubs[inspection.manifest.target], stub, blobsDir);
     targets[inspection.manifest.target] = {
       executable: { sha256: whole, size: inspection.fileSize },
-      stub: described[0]!,
+      stub,
       manifest: described.at(-1)!,
       parts: described,
+      ...(delta ? { stub_delta: delta } : {}),
     };
   }
-  const previous = readPreviousSequence(join(o.channelDir, 'channel.json'));
   const now = Math.floor(Date.now() / 1000);
   const body = {
     app: first.app,
@@ -195,6 +199,37 @@ async function writeAtomically(path: string, text: string): Promise<void> {
     await rm(tmp, { force: true });
     throw err;
   }
+}
+
+/**
+ * A changed stub as a zstd delta against the previous release's, when the
+ * channel still has that stub and the delta is smaller than the stub.
+ */
+async function stubDelta(previous: string | undefined, stub: Part, dir: string): Promise<{ from: string; sha256: string; size: number } | undefined> {
+  if (!previous || previous === stub.sha256 || !existsSync(join(dir, previous))) return undefined;
+  const tmp = join(dir, `.delta.tmp-${process.pid}`);
+  try {
+    nativeAddon().writeStubDelta(join(dir, previous), join(dir, stub.sha256), tmp);
+    const size = statSync(tmp).size;
+    if (size >= stub.size) return undefined;
+    const sha256 = await hashRange(tmp, 0, size);
+    await rename(tmp, join(dir, sha256));
+    return { from: previous, sha256, size };
+  } finally {
+    await rm(tmp, { force: true });
+  }
+}
+
+/** Each target's stub part in the channel's current document. */
+function readPreviousStubs(path: string): Record<string, string> {
+  if (!existsSync(path)) return {};
+  const body = JSON.parse((JSON.parse(readFileSync(path, 'utf8')) as { signed: string }).signed) as { targets?: Record<string, { stub?: { sha256?: unknown } }> };
+  const stubs: Record<string, string> = {};
+  for (const [target, release] of Object.entries(body.targets ?? {})) {
+    const sha = release.stub?.sha256;
+    if (typeof sha === 'string' && /^[0-9a-f]{64}$/.test(sha)) stubs[target] = sha;
+  }
+  return stubs;
 }
 
 /** The sequence number of the channel's current document (0 when there is none). */

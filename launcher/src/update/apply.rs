@@ -196,8 +196,10 @@ fn own_parts(payload: &Payload) -> Result<HashMap<String, (u64, u64)>> {
 /// Writes the new executable beside the running one from local and
 /// downloaded parts; returns its path once it hashes right.
 fn assemble(cache: &Cache, payload: &Payload, base: &str, release: &channel::Release, body: &Body) -> Result<PathBuf> {
-    for part in release.parts.iter().chain([&release.executable, &release.stub, &release.manifest]) {
-        if part.sha256.len() != 64 || !part.sha256.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()) {
+    let delta_names = release.stub_delta.iter().flat_map(|d| [&d.sha256, &d.from]);
+    let names = release.parts.iter().chain([&release.executable, &release.stub, &release.manifest]).map(|p| &p.sha256);
+    for name in names.chain(delta_names) {
+        if name.len() != 64 || !name.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()) {
             return Err(Error::new("the update channel names a part by something that is not a sha256")
                 .with_hint("the channel was damaged or tampered with; nothing was changed"));
         }
@@ -210,7 +212,17 @@ fn assemble(cache: &Cache, payload: &Payload, base: &str, release: &channel::Rel
     let local = own_parts(payload)?;
     let what = format!("{} {}", body.app, body.version);
     let base = base.trim_end_matches('/');
-    let needed: Vec<&Part> = release.parts.iter().filter(|p| !local.contains_key(&p.sha256)).collect();
+    let fetched_dir = cache.downloads();
+    // A changed stub comes as a delta against this executable's own, when the channel has one.
+    if let Some(delta) = &release.stub_delta
+        && !local.contains_key(&release.stub.sha256)
+        && let Some(&(offset, size)) = local.get(&delta.from)
+    {
+        rebuild_stub(payload, (offset, size), delta, &release.stub, base, &what, &fetched_dir)?;
+    }
+    let have =
+        |p: &Part| local.contains_key(&p.sha256) || (p.sha256 == release.stub.sha256 && is_file_of(&fetched_dir, p));
+    let needed: Vec<&Part> = release.parts.iter().filter(|p| !have(p)).collect();
     let mut unique: Vec<&Part> = Vec::new();
     for p in needed {
         if !unique.iter().any(|u| u.sha256 == p.sha256) {
@@ -221,9 +233,12 @@ fn assemble(cache: &Cache, payload: &Payload, base: &str, release: &channel::Rel
         .iter()
         .map(|p| Download::new(&format!("{base}/blobs/{}", p.sha256), &p.sha256, p.size, &what, None))
         .collect();
-    let fetched_dir = cache.downloads();
     let fetched = download::fetch_all(&fetched_dir, &downloads, &AtomicU64::new(0))?;
-    let fetched: HashMap<&str, &PathBuf> = unique.iter().map(|p| p.sha256.as_str()).zip(fetched.iter()).collect();
+    let mut fetched: HashMap<&str, &PathBuf> = unique.iter().map(|p| p.sha256.as_str()).zip(fetched.iter()).collect();
+    let rebuilt = fetched_dir.join(&release.stub.sha256);
+    if !local.contains_key(&release.stub.sha256) && !fetched.contains_key(release.stub.sha256.as_str()) {
+        fetched.insert(release.stub.sha256.as_str(), &rebuilt);
+    }
 
     let exe = &payload.path;
     let name = exe.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
@@ -245,6 +260,43 @@ fn assemble(cache: &Cache, payload: &Payload, base: &str, release: &channel::Rel
         let _ = fs::remove_file(path);
     }
     Ok(tmp)
+}
+
+/// Whether the downloads directory already holds this part, whole (a stub rebuilt from a delta).
+fn is_file_of(dir: &Path, part: &Part) -> bool {
+    fs::metadata(dir.join(&part.sha256)).is_ok_and(|m| m.is_file() && m.len() == part.size)
+}
+
+/// Fetches the stub's delta and applies it to this executable's own stub;
+/// the result is checked against the channel's stub part before it is kept.
+fn rebuild_stub(
+    payload: &Payload,
+    (offset, size): (u64, u64),
+    delta: &channel::Delta,
+    stub: &Part,
+    base: &str,
+    what: &str,
+    dir: &Path,
+) -> Result<()> {
+    let item = Download::new(&format!("{base}/blobs/{}", delta.sha256), &delta.sha256, delta.size, what, None);
+    let paths = download::fetch_all(dir, std::slice::from_ref(&item), &AtomicU64::new(0))?;
+    let patch = fs::read(&paths[0]).ctx("read", &paths[0])?;
+    let mut old = vec![0u8; size as usize];
+    let mut file = File::open(&payload.path).ctx("read", &payload.path)?;
+    file.seek(SeekFrom::Start(offset)).ctx("read", &payload.path)?;
+    file.read_exact(&mut old).ctx("read", &payload.path)?;
+    let damaged = || {
+        Error::corrupt("the update channel's stub delta does not make its stub")
+            .with_hint("the channel was damaged or tampered with; nothing was changed")
+    };
+    let new = super::delta::decode(&old, &patch, stub.size).map_err(|_| damaged())?;
+    if new.len() as u64 != stub.size || hex(&Sha256::digest(&new)) != stub.sha256 {
+        return Err(damaged());
+    }
+    let _ = fs::remove_file(&paths[0]);
+    let tmp = dir.join(format!("{}.partial", stub.sha256));
+    fs::write(&tmp, &new).ctx("write", &tmp)?;
+    crate::cache::rename(&tmp, &dir.join(&stub.sha256)).ctx("write", dir)
 }
 
 fn write_parts(

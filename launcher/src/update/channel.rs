@@ -67,6 +67,18 @@ pub struct Release {
     pub stub: Part,
     pub manifest: Part,
     pub parts: Vec<Part>,
+    /// The stub as a zstd delta against the previous release's stub, when that is smaller.
+    #[serde(default)]
+    pub stub_delta: Option<Delta>,
+}
+
+#[derive(Deserialize, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct Delta {
+    /// The sha256 of the stub part it applies to.
+    pub from: String,
+    pub sha256: String,
+    pub size: u64,
 }
 
 #[derive(Deserialize, Debug, Clone, PartialEq)]

@@ -19,6 +19,8 @@
 pub mod apply;
 #[cfg(feature = "lazy")]
 pub mod channel;
+#[cfg(any(feature = "lazy", feature = "writer"))]
+pub mod delta;
 pub mod version;
 
 use std::ffi::OsString;
