@@ -30,13 +30,19 @@ export async function keygen(dir: string): Promise<{ key: string; pub: string; p
   await mkdir(dir, { recursive: true });
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
   const publicLine = rawPublic(publicKey);
-  await writeNew(key, privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(), 0o600);
-  await writeNew(pub, `${PUBLIC_PREFIX}${publicLine}\n`, 0o644);
+  await writeFileAtomically(key, privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(), 0o600);
+  await writeFileAtomically(pub, `${PUBLIC_PREFIX}${publicLine}\n`, 0o644);
   return { key, pub, publicKey: publicLine };
 }
 
-async function writeNew(path: string, text: string, mode: number): Promise<void> {
+/**
+ * Writes `text` to a temp file beside `path` (created anew with `mode`: a
+ * leftover of a killed run is removed, never reused), flushes it and renames
+ * it into place.
+ */
+export async function writeFileAtomically(path: string, text: string, mode: number): Promise<void> {
   const tmp = `${path}.tmp-${process.pid}`;
+  await rm(tmp, { force: true });
   const handle = await open(tmp, 'wx', mode);
   try {
     await handle.writeFile(text);

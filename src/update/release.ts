@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import { nativeAddon } from '../native.js';
 import type { Inspection } from '../manifest.js';
-import { readSigningKey, type SigningKey } from './keys.js';
+import { readSigningKey, type SigningKey, writeFileAtomically } from './keys.js';
 
 export const DOMAIN = 'pyseal channel v1\n';
 
@@ -109,7 +109,7 @@ export async function release(o: ReleaseOptions): Promise<ReleaseResult> {
     ...(o.rollout !== undefined && o.rollout < 100 ? { rollout: o.rollout } : {}),
     targets,
   };
-  await writeAtomically(join(o.channelDir, 'channel.json'), `${JSON.stringify(envelope(JSON.stringify(body, null, 1), signers), null, 2)}\n`);
+  await writeFileAtomically(join(o.channelDir, 'channel.json'), `${JSON.stringify(envelope(JSON.stringify(body, null, 1), signers), null, 2)}\n`, 0o644);
   return { app: first.app, version: first.version, sequence: body.sequence, expires: body.expires, targets: Object.keys(targets), newBlobs, newBytes };
 }
 
@@ -182,23 +182,6 @@ async function writePart(path: string, from: number, to: number, dir: string): P
   }
   await rename(tmp, dest);
   return { sha256, size, written: true };
-}
-
-async function writeAtomically(path: string, text: string): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  const handle = await open(tmp, 'w', 0o644);
-  try {
-    await handle.writeFile(text);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    await rename(tmp, path);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
 }
 
 /**
