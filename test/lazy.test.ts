@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { hostTriple } from '../src/targets/index.js';
-import { fixtureCatalog, type IndexServer, serveIndex } from './fixtures/index.js';
+import { fixtureCatalog, type IndexServer, loopbackCertificates, serveIndex } from './fixtures/index.js';
 import { connectProxy, type Fault } from './fixtures/server.js';
 import { demoApp, makeWheel } from './fixtures/wheels.mjs';
 import { expectUserError, fixtures, LEVEL, listTree, names, pyseal, type Run, runExe, startExe, tempDir } from './helpers.js';
@@ -372,23 +372,13 @@ describe('self commands of a lazy executable', () => {
 });
 
 describe('HTTPS', () => {
-  /** A CA and a certificate for 127.0.0.1 signed by it, made with openssl. */
-  function certificates(at: string) {
-    const sh = (cmd: string) => execFileSync('sh', ['-c', cmd], { cwd: at, stdio: 'ignore' });
-    sh('openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem -days 2 -subj /CN=pyseal-test-ca');
-    sh('openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout server.key -out server.csr -subj /CN=127.0.0.1');
-    writeFileSync(join(at, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n');
-    sh('openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 -extfile ext.cnf');
-    return { ca: join(at, 'ca.pem'), key: readFileSync(join(at, 'server.key')), cert: readFileSync(join(at, 'server.pem')) };
-  }
-
   it('verifies servers against the OS bundle plus SSL_CERT_FILE, and says so when it cannot', async () => {
     const f = fixtures();
     const work = tempDir();
-    const certs = certificates(work);
+    const certs = loopbackCertificates(work);
     const hosted = join(work, 'hosted');
     const served = new Map<string, Buffer>();
-    const server = createHttpsServer({ key: certs.key, cert: certs.cert }, (req, res) => {
+    const server = createHttpsServer({ key: readFileSync(certs.keyFile), cert: readFileSync(certs.certFile) }, (req, res) => {
       const body = served.get(decodeURIComponent(req.url ?? ''));
       if (body) res.writeHead(200, { 'content-length': body.length }).end(body);
       else res.writeHead(404).end();

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { loopbackCertificates } from './fixtures/index.js';
 import { makeWheel } from './fixtures/wheels.mjs';
 import { expectUserError, fixtures, LEVEL, pyseal, type Run, runExe, startExe, tempDir } from './helpers.js';
 
@@ -59,16 +60,6 @@ async function serveChannel(dir: string, certs: { keyFile: string; certFile: str
   };
 }
 
-/** A CA and a certificate for 127.0.0.1 signed by it. */
-function certificates(at: string) {
-  const sh = (cmd: string) => execFileSync('sh', ['-c', cmd], { cwd: at, stdio: 'ignore' });
-  sh('openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem -days 2 -subj /CN=pyseal-test-ca');
-  sh('openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout server.key -out server.csr -subj /CN=127.0.0.1');
-  writeFileSync(join(at, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n');
-  sh('openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 -extfile ext.cnf');
-  return { ca: join(at, 'ca.pem'), keyFile: join(at, 'server.key'), certFile: join(at, 'server.pem') };
-}
-
 /** The app at a version: prints it; `crash` makes its module fail at import, before the entry point. */
 function appWheel(out: string, version: string, opts: { crash?: boolean } = {}): string {
   return makeWheel({
@@ -85,7 +76,7 @@ function appWheel(out: string, version: string, opts: { crash?: boolean } = {}):
 
 describe('self update', () => {
   let work: string;
-  let certs: ReturnType<typeof certificates>;
+  let certs: ReturnType<typeof loopbackCertificates>;
   let server: ChannelServer;
   let channelDir: string;
   const keys: Record<string, { key: string; pub: string }> = {};
@@ -136,7 +127,7 @@ describe('self update', () => {
 
   beforeAll(async () => {
     work = tempDir('pyseal-update');
-    certs = certificates(work);
+    certs = loopbackCertificates(work);
     channelDir = join(work, 'public');
     mkdirSync(channelDir, { recursive: true });
     server = await serveChannel(channelDir, certs, work);
